@@ -1,0 +1,319 @@
+"""The one config schema: feeds.toml, loaded and validated before anything runs.
+
+Each section is a frozen dataclass; its fields *are* the schema (name, type,
+default). ``load_config`` rejects unknown keys, wrong types and missing required
+keys with a ConfigError naming the key path, e.g. ``sources[1].path: no such folder``.
+Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from feedsvc.errors import ConfigError
+
+REQUIRED: Any = dataclasses.MISSING
+
+SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
+# Source types whose reader exists; the others are reserved names that fail clearly.
+BUILT_SOURCE_TYPES = ("folder",)
+FORMATS = ("atom", "rss", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    title: str
+    url: str  # the organisation's website: post links and relative URLs resolve against it
+    id_authority: str  # RFC 4151 taggingEntity, "example.org,2014"
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    author: str = ""
+    author_email: str = ""
+    icon: str = ""
+    logo: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    entries: int = 20
+    content: Literal["full", "summary"] = "full"
+    max_age: int = 300
+    formats: tuple[str, ...] = FORMATS
+    summary_length: int = 280
+    archives: bool = True
+    language_categories: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    type: str
+    name: str = ""
+    path: str = ""
+    url: str = ""
+    interval: str = "15m"
+    categories: tuple[str, ...] = ()
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorConfig:
+    enabled: bool = False
+    interval: str = "15m"
+    store: str = "var/feedsvc.sqlite3"
+    allow_private_addresses: bool = False
+    merge_site: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerConfig:
+    name: str
+    url: str
+    title: str
+    home: str = ""
+    categories: tuple[str, ...] = ()
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # where readers reach the feeds; default http://{host}:{port}/
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    site: SiteConfig
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    sources: tuple[SourceConfig, ...] = ()
+    aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
+    partners: tuple[PartnerConfig, ...] = ()
+    server: ServerConfig = field(default_factory=ServerConfig)
+    # Where the config came from; relative paths in it were resolved against base_dir.
+    file: str = ""
+    base_dir: str = "."
+
+    @property
+    def public_url(self) -> str:
+        """Base URL of the served feeds, always ending in "/"."""
+        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}/"
+        return url if url.endswith("/") else url + "/"
+
+
+# Top-level tables and whether each is an array of tables.
+SECTIONS: dict[str, tuple[type, bool]] = {
+    "site": (SiteConfig, False),
+    "feeds": (FeedsConfig, False),
+    "sources": (SourceConfig, True),
+    "aggregator": (AggregatorConfig, False),
+    "partners": (PartnerConfig, True),
+    "server": (ServerConfig, False),
+}
+
+
+def schema_keys() -> Iterator[str]:
+    """Every key of the schema as a dotted path (``sources[].path``), for the docs test."""
+    for section, (cls, is_array) in SECTIONS.items():
+        prefix = f"{section}[]" if is_array else section
+        for f in dataclasses.fields(cls):
+            yield f"{prefix}.{f.name}"
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read and validate ``path``; ``overrides`` are dotted keys set by the CLI."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError("", "no such config file", str(path)) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError("", f"cannot read: {e}", str(path)) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("", f"not valid TOML: {e}", str(path)) from e
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        raw.setdefault(section, {})[key] = value
+    try:
+        return parse_config(raw, base_dir=path.resolve().parent, file=str(path))
+    except ConfigError as e:
+        raise ConfigError(e.key, e.message, str(path)) from e
+
+
+def parse_config(raw: dict[str, Any], base_dir: Path, file: str = "") -> Config:
+    """Validate a TOML document already parsed into dicts."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown section (known: {', '.join(SECTIONS)})")
+    if "site" not in raw:
+        raise ConfigError("site", "required section is missing")
+    values: dict[str, Any] = {}
+    for section, (cls, is_array) in SECTIONS.items():
+        if section not in raw:
+            continue
+        if is_array:
+            items = raw[section]
+            if not isinstance(items, list):
+                raise ConfigError(section, "must be an array of tables ([[%s]])" % section)
+            values[section] = tuple(
+                _build(cls, item, f"{section}[{i}]") for i, item in enumerate(items)
+            )
+        else:
+            values[section] = _build(cls, raw[section], section)
+    config = Config(**values, file=file, base_dir=str(base_dir))
+    return _check(config, base_dir)
+
+
+def _build(cls: type, table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(where, "must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        key = f"{where}.{f.name}"
+        if f.name not in table:
+            if f.default is REQUIRED and f.default_factory is REQUIRED:
+                raise ConfigError(key, "required key is missing")
+            continue
+        kwargs[f.name] = _coerce(hints[f.name], table[f.name], key)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise ConfigError(key, f"must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        return _coerce(next(a for a in typing.get_args(hint) if a is not type(None)), value, key)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, f"must be a list of strings, not {_toml_type(value)}")
+        return tuple(value)
+    # bool is an int in Python; TOML keeps them apart, so do we.
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(key, f"must be an integer, not {_toml_type(value)}")
+    if hint in (str, bool) and not isinstance(value, hint):
+        raise ConfigError(key, f"must be a {_toml_type_name(hint)}, not {_toml_type(value)}")
+    return value
+
+
+def _toml_type_name(t: type) -> str:
+    return {str: "string", bool: "boolean", int: "integer", float: "float"}.get(t, t.__name__)
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{_toml_type_name(type(value))} {value!r}"
+
+
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+(@[A-Za-z0-9.-]+)?,\d{4}(-\d{2}(-\d{2})?)?$")
+_NAME = re.compile(r"^[a-z0-9-]+$")
+
+
+def _check(config: Config, base_dir: Path) -> Config:
+    """Rules across keys: URLs, time zone, paths, names, durations."""
+    site, feeds, server = config.site, config.feeds, config.server
+    check_url(site.url, "site.url")
+    if server.public_url:
+        check_url(server.public_url, "server.public_url")
+    if not _AUTHORITY.match(site.id_authority):
+        raise ConfigError(
+            "site.id_authority", "must be an RFC 4151 tagging entity like 'example.org,2014'"
+        )
+    try:
+        zoneinfo.ZoneInfo(site.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError("site.timezone", f"unknown time zone {site.timezone!r}") from e
+    if feeds.entries < 1:
+        raise ConfigError("feeds.entries", "must be at least 1")
+    if feeds.max_age < 0:
+        raise ConfigError("feeds.max_age", "must not be negative")
+    if feeds.summary_length < 20:
+        raise ConfigError("feeds.summary_length", "must be at least 20")
+    for fmt in feeds.formats:
+        if fmt not in FORMATS:
+            raise ConfigError("feeds.formats", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if not feeds.formats:
+        raise ConfigError("feeds.formats", "must name at least one format")
+    if not 0 < server.port < 65536:
+        raise ConfigError("server.port", "must be between 1 and 65535")
+
+    sources = []
+    names: set[str] = set()
+    for i, src in enumerate(config.sources):
+        where = f"sources[{i}]"
+        if src.type not in SOURCE_TYPES:
+            raise ConfigError(f"{where}.type", f"unknown source type {src.type!r} (known: {', '.join(SOURCE_TYPES)})")
+        if src.type not in BUILT_SOURCE_TYPES:
+            raise ConfigError(f"{where}.type", f"source type {src.type!r} is not built yet")
+        parse_duration(src.interval, f"{where}.interval")
+        src = dataclasses.replace(src, name=src.name or f"{src.type}-{i}")
+        if src.name in names:
+            raise ConfigError(f"{where}.name", f"duplicate source name {src.name!r}")
+        names.add(src.name)
+        if src.type == "folder":
+            if not src.path:
+                raise ConfigError(f"{where}.path", "required for a folder source")
+            folder = (base_dir / src.path).resolve()
+            if not folder.is_dir():
+                raise ConfigError(f"{where}.path", f"no such folder: {folder}")
+            src = dataclasses.replace(src, path=str(folder))
+        sources.append(src)
+
+    aggregator = config.aggregator
+    parse_duration(aggregator.interval, "aggregator.interval")
+    if aggregator.enabled:
+        raise ConfigError("aggregator.enabled", "aggregator mode is not built yet")
+    aggregator = dataclasses.replace(aggregator, store=str((base_dir / aggregator.store).resolve()))
+    partner_names: set[str] = set()
+    for i, partner in enumerate(config.partners):
+        where = f"partners[{i}]"
+        if not _NAME.match(partner.name):
+            raise ConfigError(f"{where}.name", "must use only a-z, 0-9 and '-'")
+        if partner.name in partner_names:
+            raise ConfigError(f"{where}.name", f"duplicate partner name {partner.name!r}")
+        partner_names.add(partner.name)
+        check_url(partner.url, f"{where}.url")
+        if partner.home:
+            check_url(partner.home, f"{where}.home")
+    return dataclasses.replace(config, sources=tuple(sources), aggregator=aggregator)
+
+
+def check_url(url: str, key: str) -> None:
+    """An absolute http(s) URL with a host, or a ConfigError naming ``key``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(key, f"must be an absolute http(s) URL, not {url!r}")
+
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, key: str) -> float:
+    """"30s", "15m", "1h", "1d" → seconds."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(key, f"must be a duration like '30s', '15m' or '1h', not {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

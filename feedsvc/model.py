@@ -1,0 +1,155 @@
+"""The one model every source adapts into. Frozen, hashable, and always in UTC.
+
+Sources produce ``RawPost`` (what a file or an API said, unvalidated); the
+normalizer turns each into a ``Post`` or reports a ``Problem``. Everything after
+normalization (grouping, rendering, merging) only ever sees ``Post``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A category keeps its label for display and a slug for URLs."""
+
+    label: str
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    mime_type: str | None = None
+    length: int | None = None  # bytes; RSS enclosures need it (RSS 2.0 spec, <enclosure>)
+    width: int | None = None
+    height: int | None = None
+    alt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A link from a post to the same post in another language (hreflang)."""
+
+    lang: str
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an aggregated entry came from (atom:source, RSS <source>, JSON _source)."""
+
+    name: str
+    title: str
+    feed_url: str
+    home_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A normalized post. Datetimes are aware UTC; text holds only XML 1.0 characters."""
+
+    id: str
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    lang: str
+    summary: str
+    content_html: str
+    categories: tuple[Category, ...] = ()
+    tags: tuple[str, ...] = ()
+    authors: tuple[Author, ...] = ()
+    image: Image | None = None
+    translation_key: str | None = None
+    translations: tuple[Translation, ...] = ()
+    origin: Origin | None = None
+    # Where the post was read from, for problem reports ("posts/a.md").
+    source_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPost:
+    """What a source read, before normalization: front matter plus body.
+
+    ``meta`` holds front-matter keys (SPEC §4) as the source gave them;
+    ``body`` is Markdown or HTML according to ``body_format``.
+    ``line`` is where the post starts in ``path``; ``meta_lines`` maps a
+    front-matter key to its line so errors can point at it.
+    """
+
+    path: str
+    meta: dict[str, Any]
+    body: str
+    body_format: str  # "markdown" | "html"
+    line: int = 1
+    meta_lines: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    # Defaults a source config gives its posts (SPEC §4: "a source can set
+    # default categories and a language").
+    default_categories: tuple[str, ...] = ()
+    default_lang: str | None = None
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A reported result: a post or source that was skipped, with where and why."""
+
+    path: str
+    line: int
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class FeedKind(str, Enum):
+    SITE = "site"
+    CATEGORY = "category"
+    LANGUAGE = "language"
+    LANGUAGE_CATEGORY = "language-category"
+    ARCHIVE = "archive"
+    PARTNERS = "partners"
+    NETWORK = "network"
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One logical feed: which posts it holds and how it is titled.
+
+    ``path`` is the URL path without the format suffix (``category/labor-trafficking``);
+    each format is served at ``/{path}.{atom,rss,json}``.
+    """
+
+    kind: FeedKind
+    path: str
+    title: str
+    description: str
+    html_url: str
+    lang: str | None
+    posts: tuple[Post, ...]
+    updated: datetime
+    # RFC 5005 §4: an archived feed is complete and never changes.
+    archive: bool = False
+    # RFC 5005 navigation between archive documents, as feed paths (no suffix).
+    prev_archive: str | None = None
+    next_archive: str | None = None
+    current: str | None = None
