@@ -91,6 +91,9 @@ class RawPost:
     """
 
     path: str
+    # Stable key of the post within its source (a folder post's path relative to
+    # the folder, without extension); permanent ids are minted from it (SPEC §5).
+    key: str
     meta: dict[str, Any]
     body: str
     body_format: str  # "markdown" | "html"
