@@ -1,0 +1,130 @@
+"""feeds.toml validation: every error names the key path (SPEC §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import load_config, parse_duration
+from feedsvc.errors import ConfigError
+
+GOOD = """
+[site]
+title = "Test"
+url = "https://site.example/"
+id_authority = "site.example,2020"
+
+[[sources]]
+type = "folder"
+path = "posts"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "posts").mkdir(exist_ok=True)
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return info.value
+
+
+def test_a_good_config_gets_defaults_and_absolute_paths(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert config.feeds.entries == 20
+    assert config.sources[0].path == str(tmp_path / "posts")
+    assert config.sources[0].name == "folder-0"
+    assert config.public_url == "http://127.0.0.1:8080/"
+    assert config.aggregator.store == str(tmp_path / "var" / "feedsvc.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ("[feeds]\nentires = 3\n", "feeds.entires", "unknown key"),
+        ("[feeds]\nentries = '3'\n", "feeds.entries", "must be an integer"),
+        ("[feeds]\nentries = true\n", "feeds.entries", "must be an integer"),
+        ("[feeds]\ncontent = 'some'\n", "feeds.content", "must be one of"),
+        ("[feeds]\nformats = ['atom', 'rdf']\n", "feeds.formats", "unknown format"),
+        ("[server]\nport = 70000\n", "server.port", "between 1 and 65535"),
+        ("[server]\npublic_url = 'ftp://x/'\n", "server.public_url", "http(s) URL"),
+        ("[aggregator]\ninterval = 'soon'\n", "aggregator.interval", "duration"),
+        ("[aggregator]\nenabled = true\n", "aggregator.enabled", "not built yet"),
+        ("[[sources]]\ntype = 'folder'\npath = 'nope'\n", "sources[1].path", "no such folder"),
+        (
+            "[[sources]]\ntype = 'wordpress'\nurl = 'https://x.example/'\n",
+            "sources[1].type",
+            "not built",
+        ),
+        ("[[sources]]\ntype = 'ftp'\n", "sources[1].type", "unknown source type"),
+        (
+            "[[sources]]\ntype = 'folder'\npath = 'posts'\nname = 'folder-0'\n",
+            "sources[1].name",
+            "duplicate",
+        ),
+        (
+            "[[partners]]\nname = 'Bad Name'\nurl = 'https://p.example/'\ntitle = 'P'\n",
+            "partners[0].name",
+            "a-z",
+        ),
+        ("[[partners]]\nname = 'p'\ntitle = 'P'\n", "partners[0].url", "required key is missing"),
+        ("[nope]\n", "nope", "unknown section"),
+    ],
+)
+def test_errors_name_the_key_path(tmp_path, extra, key, words):
+    error = error_for(tmp_path, GOOD + extra)
+    assert error.key == key
+    assert words in error.message
+    assert str(error).startswith(f"{tmp_path / 'feeds.toml'}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("site", "key"),
+    [
+        ('title = "T"\nid_authority = "a.example,2020"', "site.url"),
+        ('title = "T"\nurl = "https://a.example/"', "site.id_authority"),
+        ('title = "T"\nurl = "a.example"\nid_authority = "a.example,2020"', "site.url"),
+        (
+            'title = "T"\nurl = "https://a.example/"\nid_authority = "a.example"',
+            "site.id_authority",
+        ),
+        (
+            'title = "T"\nurl = "https://a.example/"\nid_authority = "a.example,2020"\n'
+            'timezone = "Mars/Base"',
+            "site.timezone",
+        ),
+    ],
+)
+def test_site_keys_are_checked(tmp_path, site, key):
+    assert error_for(tmp_path, f"[site]\n{site}\n").key == key
+
+
+def test_broken_toml_and_missing_file_are_config_errors(tmp_path):
+    error = error_for(tmp_path, "[site\n")
+    assert "not valid TOML" in error.message
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_cli_overrides_win(tmp_path):
+    config = load_config(write(tmp_path, GOOD), {"server.port": 9999})
+    assert config.server.port == 9999
+    assert config.public_url == "http://127.0.0.1:9999/"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), ("2d", 172800)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text, "k") == seconds
+
+
+@pytest.mark.parametrize("text", ["", "15", "0s", "1w", "-5m", "1.5h"])
+def test_bad_durations(text):
+    with pytest.raises(ConfigError):
+        parse_duration(text, "k")
