@@ -108,8 +108,17 @@ class Config:
     @property
     def public_url(self) -> str:
         """Base URL of the served feeds, always ending in "/"."""
-        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}/"
-        return url if url.endswith("/") else url + "/"
+        if self.server.public_url:
+            url = self.server.public_url
+            return url if url.endswith("/") else url + "/"
+        # A wildcard listen address is not a place a reader can reach; say localhost
+        # and let deployments set server.public_url.
+        host = self.server.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"  # RFC 3986 §3.2.2: IPv6 literals in brackets
+        return f"http://{host}:{self.server.port}/"
 
 
 # Top-level tables and whether each is an array of tables.

@@ -128,3 +128,16 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(ConfigError):
         parse_duration(text, "k")
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://localhost:8080/"),
+        ("::", "http://localhost:8080/"),
+        ("::1", "http://[::1]:8080/"),
+        ("feeds.internal", "http://feeds.internal:8080/"),
+    ],
+)
+def test_the_default_public_url_is_reachable(tmp_path, host, url):
+    assert load_config(write(tmp_path, GOOD), {"server.host": host}).public_url == url
