@@ -51,3 +51,69 @@ class FetchError(FeedsvcError):
         self.url = url
         self.message = message
         super().__init__(f"{url}: {message}")
+
+
+class AddressRefused(FetchError):
+    """The URL's host is, or resolves to, an address the fetch policy refuses."""
+
+    def __init__(self, url: str, address: str, reason: str, hop: str | None = None) -> None:
+        self.address = address
+        self.reason = reason
+        self.hop = hop
+        via = f"redirected to {hop}, " if hop else ""
+        super().__init__(
+            url,
+            f"{via}refusing to connect to {address}: {reason}; non-public addresses are "
+            "refused unless aggregator.allow_private_addresses is set",
+        )
+
+
+class BodyTooLarge(FetchError):
+    """The response body, counted after decompression, exceeds the policy's cap."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(url, f"response body exceeds {limit} bytes (after decompression)")
+
+
+class TooManyRedirects(FetchError):
+    """The redirect chain is longer than the policy allows (or loops)."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(url, f"more than {limit} redirects")
+
+
+class UnsupportedScheme(FetchError):
+    """The URL, or a redirect's Location, is not http or https."""
+
+    def __init__(self, url: str, scheme: str, hop: str | None = None) -> None:
+        self.scheme = scheme
+        self.hop = hop
+        via = f"redirected to {hop}, " if hop else ""
+        super().__init__(url, f"{via}scheme {scheme!r} is not supported, only http and https")
+
+
+class FetchTimeout(FetchError):
+    """Connecting, or the whole fetch including the body, took longer than allowed."""
+
+
+class ConnectionFailed(FetchError):
+    """The connection could not be made or broke (DNS, refused, reset, TLS, bad framing)."""
+
+
+class ContentDecodingFailed(FetchError):
+    """The body's Content-Encoding is unknown or its compressed data is corrupt."""
+
+
+class FeedParseError(FeedsvcError):
+    """A fetched body could not be read as a feed; ``url`` is the response's URL.
+
+    Raised for bodies with nothing usable in them (empty, an HTML page, JSON that
+    is not a JSON Feed) and for documents refused on purpose (XML entity declarations).
+    """
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")

@@ -1,0 +1,1 @@
+"""Aggregator mode: fetch partners' feeds, parse, merge and keep them."""

@@ -1,0 +1,455 @@
+"""The one fetcher: every partner request goes through here, under one network policy.
+
+Like Miniflux's ``fetcher`` package, this owns timeouts, the body cap, redirects,
+conditional requests and the address policy, and hands back a plain ``FetchResult``;
+deciding what a 410 or a 429 means for a partner is the caller's job.
+
+Failures below HTTP (DNS, refused connections, timeouts, caps) raise a ``FetchError``
+subclass; any HTTP status is a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Protocol
+
+import aiohttp
+import brotli
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from feedsvc import __version__
+from feedsvc.aggregate.addresses import AddressPolicy, PolicyResolver
+from feedsvc.clock import Clock, system_clock
+from feedsvc.errors import (
+    AddressRefused,
+    BodyTooLarge,
+    ConnectionFailed,
+    ContentDecodingFailed,
+    FetchError,
+    FetchTimeout,
+    TooManyRedirects,
+    UnsupportedScheme,
+)
+
+__all__ = [
+    "ACCEPT",
+    "DEFAULT_USER_AGENT",
+    "FetchPolicy",
+    "FetchResult",
+    "Fetcher",
+    "Validators",
+    "parse_retry_after",
+    "user_agent",
+]
+
+# Feed formats first; generic XML/JSON lower, so servers doing content negotiation
+# pick a feed, yet an odd server still answers (RFC 9110 §12.5.1).
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+ACCEPT_ENCODING = "gzip, deflate, br"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# RFC 9110 §15.4.2 and §15.4.9: only these tell the client to update its stored link.
+_PERMANENT = frozenset({301, 308})
+_SCHEMES = frozenset({"http", "https"})
+_CHUNK = 64 * 1024
+# The body is decoded, so these no longer describe FetchResult.body.
+_TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def user_agent(site_url: str = "") -> str:
+    """``feedsvc/0.1.0 (+https://site.example/)``: names us and whom to ask about us."""
+    return f"feedsvc/{__version__} (+{site_url})" if site_url else f"feedsvc/{__version__}"
+
+
+DEFAULT_USER_AGENT = user_agent()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """Hard limits for one fetch. Defaults follow Miniflux and reader's choices."""
+
+    connect_timeout: float = 10.0  # seconds to open the TCP connection (per address tried)
+    total_timeout: float = 30.0  # seconds for the whole fetch: every hop and the whole body
+    max_body_bytes: int = 10 * 1024 * 1024  # counted after decompression
+    max_redirects: int = 5
+    allow_private_addresses: bool = False
+    # Non-public networks allowed anyway ("10.1.2.0/24", "127.0.0.1/32") when the rest stay refused.
+    allowed_networks: tuple[str, ...] = ()
+    user_agent: str = DEFAULT_USER_AGENT  # callers pass user_agent(site.url)
+    per_host_limit: int = 2  # concurrent requests to one host name
+
+    def __post_init__(self) -> None:
+        if min(self.connect_timeout, self.total_timeout) <= 0:
+            raise ValueError("fetch timeouts must be positive")
+        if self.max_body_bytes < 1 or self.per_host_limit < 1 or self.max_redirects < 0:
+            raise ValueError("max_body_bytes and per_host_limit must be >= 1, max_redirects >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What the server gave to revalidate a representation (RFC 9110 §8.8)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def request_headers(self) -> dict[str, str]:
+        """The conditional headers for a GET (RFC 9110 §13.1.2, §13.1.3).
+
+        Both are sent; a server that knows ETags lets If-None-Match win (§13.2.2).
+        """
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One completed fetch: whatever the final status, the request got an HTTP answer.
+
+    ``permanent_url`` is set only when every hop was permanent (301/308), so the caller
+    may replace the stored URL; ``body`` is decoded and empty unless the status is 2xx.
+    """
+
+    status: int
+    url: str
+    permanent_url: str | None
+    body: bytes
+    headers: dict[str, str]
+    validators: Validators
+    retry_after: float | None
+    elapsed: float
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (RFC 9110 §10.2.3), None if absent/bad.
+
+    Either delta-seconds or an HTTP-date, which is taken relative to ``now``; a date in the
+    past means "now" (0.0).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # the asctime form has no zone; HTTP dates are GMT (§5.6.7)
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """Fetches URLs under a ``FetchPolicy``; use as ``async with Fetcher(policy) as f``.
+
+    Owns one ``aiohttp.ClientSession`` with its own connector, whose resolver enforces the
+    address policy on every connection. ``resolver`` replaces the system resolver under
+    that policy (tests use it to make names point where they want).
+    """
+
+    def __init__(
+        self,
+        policy: FetchPolicy | None = None,
+        *,
+        clock: Clock = system_clock,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        self.policy = policy or FetchPolicy()
+        self._clock = clock
+        self._resolver = resolver
+        self._addresses = AddressPolicy.build(
+            self.policy.allow_private_addresses, self.policy.allowed_networks
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        resolver = PolicyResolver(self._addresses, self._resolver or aiohttp.DefaultResolver())
+        connector = aiohttp.TCPConnector(
+            resolver=resolver, limit_per_host=self.policy.per_host_limit
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # Decoded here, under the body cap: aiohttp would inflate a bomb unbounded.
+            auto_decompress=False,
+            # Proxies from the environment would bypass the address policy.
+            trust_env=False,
+            # Partners must not be able to set state that follows us to other partners.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # sock_connect, not connect: waiting for a pooled slot is not a connect failure.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.policy.connect_timeout),
+            headers={
+                "User-Agent": self.policy.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()  # closes the connector, which closes the resolver
+            self._session = None
+
+    async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
+        """GET ``url`` (conditionally, with ``validators``), following redirects."""
+        if self._session is None:
+            raise RuntimeError("use Fetcher inside 'async with'")
+        target = _parse_url(url, url)
+        loop = asyncio.get_running_loop()
+        # Queueing behind other fetches to the same host is politeness, not slowness:
+        # the total timeout (and ``elapsed``) start once it is our turn.
+        async with self._host_slot(target.host or ""):
+            started = loop.time()
+            try:
+                async with asyncio.timeout(self.policy.total_timeout) as deadline:
+                    result = await self._follow(url, target, validators or Validators())
+            except TimeoutError as e:
+                if deadline.expired():
+                    raise FetchTimeout(
+                        url, f"no complete response within {self.policy.total_timeout:g} s"
+                    ) from e
+                raise
+        return replace(result, elapsed=loop.time() - started)
+
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.policy.per_host_limit)
+        return slot
+
+    async def _follow(self, url: str, target: URL, validators: Validators) -> FetchResult:
+        session = self._session
+        assert session is not None
+        hops: list[int] = []
+        headers = validators.request_headers()
+        for _ in range(self.policy.max_redirects + 1):
+            self._check_literal(url, target, hops)
+            try:
+                async with session.get(target, headers=headers, allow_redirects=False) as resp:
+                    location = resp.headers.get("Location")
+                    if resp.status in _REDIRECTS and location is not None:
+                        hops.append(resp.status)
+                        # RFC 9110 §10.2.2: Location may be relative to the request's URL.
+                        target = _parse_url(url, location, base=target)
+                        continue
+                    return await self._result(url, target, hops, validators, resp)
+            except AddressRefused as e:
+                raise AddressRefused(url, e.address, e.reason, _hop(target, hops)) from e
+            except aiohttp.ConnectionTimeoutError as e:
+                raise FetchTimeout(
+                    url,
+                    f"could not connect to {target.host} within {self.policy.connect_timeout:g} s",
+                ) from e
+            except aiohttp.ClientConnectorDNSError as e:
+                raise ConnectionFailed(url, f"cannot resolve {target.host}: {e.os_error}") from e
+            except aiohttp.ClientError as e:
+                raise ConnectionFailed(url, f"{target}: {str(e) or type(e).__name__}") from e
+        raise TooManyRedirects(url, self.policy.max_redirects)
+
+    def _check_literal(self, url: str, target: URL, hops: Sequence[int]) -> None:
+        # aiohttp never hands an IP literal to the resolver, so literals are checked here.
+        refused = self._addresses.check_host(target.raw_host or "")
+        if refused is not None:
+            raise AddressRefused(url, str(refused[0]), refused[1], _hop(target, hops))
+
+    async def _result(
+        self,
+        url: str,
+        final: URL,
+        hops: Sequence[int],
+        sent: Validators,
+        resp: aiohttp.ClientResponse,
+    ) -> FetchResult:
+        headers = {
+            name.lower(): ", ".join(resp.headers.getall(name))  # RFC 9110 §5.3
+            for name in resp.headers
+            if name.lower() not in _TRANSFER_HEADERS
+        }
+        body = b""
+        validators = sent
+        if resp.status == 304:
+            # RFC 9110 §15.4.5: a 304 carries the validators a 200 would have; keep ours if not.
+            validators = Validators(
+                headers.get("etag", sent.etag), headers.get("last-modified", sent.last_modified)
+            )
+        elif 200 <= resp.status < 300:
+            body = await self._read_body(url, resp)
+            validators = Validators(headers.get("etag"), headers.get("last-modified"))
+        permanent = bool(hops) and all(status in _PERMANENT for status in hops)
+        return FetchResult(
+            status=resp.status,
+            url=str(final),
+            permanent_url=str(final) if permanent and str(final) != url else None,
+            body=body,
+            headers=headers,
+            validators=validators,
+            retry_after=parse_retry_after(headers.get("retry-after"), self._clock()),
+            elapsed=0.0,
+        )
+
+    async def _read_body(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
+        """Read and decode the body, stopping as soon as it passes the cap."""
+        cap = self.policy.max_body_bytes
+        try:
+            decoders = _decoders(resp.headers.getall("Content-Encoding", []))
+        except ValueError as e:
+            raise ContentDecodingFailed(url, str(e)) from e
+        if resp.content_length is not None and resp.content_length > cap:
+            raise BodyTooLarge(url, cap)  # fail before reading a byte; raw bytes are capped too
+        parts: list[bytes] = []
+        raw = size = 0
+        try:
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                # Compressed data is counted too: a stream that inflates to nothing
+                # must not be read forever.
+                raw += len(chunk)
+                if raw > cap:
+                    raise BodyTooLarge(url, cap)
+                for piece in _decode(decoders, chunk):
+                    size += len(piece)
+                    if size > cap:
+                        raise BodyTooLarge(url, cap)
+                    parts.append(piece)
+            for decoder in decoders:
+                decoder.finish()
+        except (zlib.error, brotli.error, ValueError) as e:
+            raise ContentDecodingFailed(url, f"cannot decode the body: {e}") from e
+        return b"".join(parts)
+
+
+def _parse_url(url: str, reference: str, base: URL | None = None) -> URL:
+    try:
+        target = URL(reference)
+        if base is not None:
+            target = base.join(target)
+    except ValueError as e:
+        raise FetchError(url, f"invalid URL {reference!r}: {e}") from e
+    hop = str(target) if base is not None else None
+    if not target.scheme:
+        raise FetchError(url, f"{reference!r} is not an absolute URL")
+    if target.scheme not in _SCHEMES:
+        raise UnsupportedScheme(url, target.scheme, hop)
+    if not target.host:
+        raise FetchError(url, f"URL {reference!r} has no host")
+    return target.with_fragment(None)  # never sent (RFC 9110 §7.1)
+
+
+def _hop(target: URL, hops: Sequence[int]) -> str | None:
+    return str(target) if hops else None
+
+
+# --- streaming decoders -------------------------------------------------------------------
+# Each yields the output of one input chunk in pieces of at most about _CHUNK bytes, so the
+# caller can stop at the cap before the next piece is even inflated.
+
+
+class _Decoder(Protocol):
+    def decode(self, data: bytes) -> Iterator[bytes]: ...
+
+    def finish(self) -> None: ...
+
+
+class _ZlibDecoder:
+    """gzip (RFC 1952, several members allowed) or deflate (RFC 1950 zlib, or raw RFC 1951)."""
+
+    def __init__(self, gzip: bool) -> None:
+        self._gzip = gzip
+        self._pending = b""
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._inflater is None:
+            # RFC 9110 §8.4.1.2 says "deflate" is zlib-wrapped, but some servers send raw
+            # deflate; the first two bytes tell which (RFC 1950 §2.2 header check).
+            self._pending += data
+            if len(self._pending) < 2:
+                return
+            data, self._pending = self._pending, b""
+            cmf, flg = data[0], data[1]
+            wrapped = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0
+            self._inflater = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        inflater = self._inflater
+        while True:
+            out = inflater.decompress(data, _CHUNK)
+            data = inflater.unconsumed_tail
+            if out:
+                yield out
+            if inflater.eof:
+                data = inflater.unused_data
+                if not (self._gzip and data[:2] == b"\x1f\x8b"):
+                    return  # trailing bytes after the stream are ignored, as browsers do
+                inflater = self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif not data and len(out) < _CHUNK:
+                return
+
+    def finish(self) -> None:
+        if self._inflater is None or not self._inflater.eof:
+            raise ValueError("compressed body is truncated")
+
+
+class _BrotliDecoder:
+    """br (RFC 7932), with the output bounded per call (brotli >= 1.2)."""
+
+    def __init__(self) -> None:
+        self._decompressor = brotli.Decompressor()
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        d = self._decompressor
+        out = d.process(data, output_buffer_limit=_CHUNK)
+        if out:
+            yield out
+        while not d.can_accept_more_data():
+            out = d.process(b"", output_buffer_limit=_CHUNK)
+            if not out:
+                break  # no progress: never spin; a misuse then surfaces as brotli.error
+            yield out
+
+    def finish(self) -> None:
+        if not self._decompressor.is_finished():
+            raise ValueError("compressed body is truncated")
+
+
+def _decoders(content_encodings: Sequence[str]) -> list[_Decoder]:
+    """Decoders in the order to apply them: the reverse of the order the codings were."""
+    codings = [c.strip().lower() for value in content_encodings for c in value.split(",")]
+    decoders: list[_Decoder] = []
+    for coding in reversed(codings):
+        if coding in ("", "identity"):
+            continue
+        if coding in ("gzip", "x-gzip"):  # RFC 9110 §8.4.1.3
+            decoders.append(_ZlibDecoder(gzip=True))
+        elif coding == "deflate":
+            decoders.append(_ZlibDecoder(gzip=False))
+        elif coding == "br":
+            decoders.append(_BrotliDecoder())
+        else:
+            raise ValueError(f"unsupported Content-Encoding {coding!r}")
+    return decoders
+
+
+def _decode(decoders: Sequence[_Decoder], data: bytes) -> Iterator[bytes]:
+    if not decoders:
+        if data:
+            yield data
+        return
+    for piece in decoders[0].decode(data):
+        yield from _decode(decoders[1:], piece)
