@@ -1,0 +1,83 @@
+"""Every RawPost of a site → its Posts, with per-post problems (SPEC §5: a bad post is
+skipped and reported; every other post is still published)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from feedsvc.config import Config
+from feedsvc.errors import PostError
+from feedsvc.model import Post, Problem, RawPost, Severity, Translation
+from feedsvc.normalize.post import is_draft, normalize_post
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeResult:
+    posts: tuple[Post, ...]  # newest first: published descending, then id ascending
+    problems: tuple[Problem, ...]
+    drafts: int  # how many drafts were left out (not problems)
+
+
+def normalize_posts(raws: Iterable[RawPost], config: Config) -> NormalizeResult:
+    """Normalize, drop drafts, reject duplicate ids, link translations, sort newest first.
+
+    Raw posts are taken in (path, line) order whatever order they came in, so which of two
+    posts claiming one id wins is the same on every run and every replica (SPEC §7).
+    """
+    problems: list[Problem] = []
+    drafts = 0
+    posts: list[Post] = []
+    first_by_id: dict[str, Post] = {}
+    for raw in sorted(raws, key=lambda r: (r.path, r.line)):
+        try:
+            if is_draft(raw):
+                drafts += 1
+                continue
+            post = normalize_post(raw, config)
+        except PostError as e:
+            problems.append(Problem(e.path, e.line, e.message))
+            continue
+        if post.id in first_by_id:
+            line = raw.meta_lines.get("id", raw.line)
+            other = first_by_id[post.id].source_path
+            problems.append(Problem(raw.path, line, f"duplicate id {post.id!r}: {other} has it"))
+            continue
+        first_by_id[post.id] = post
+        posts.append(post)
+    problems.extend(_shared_url_warnings(posts))
+    linked = _link_translations(posts)
+    # Two stable sorts: id ascending breaks ties between equal published times.
+    by_id = sorted(linked, key=lambda p: p.id)
+    newest_first = sorted(by_id, key=lambda p: p.published, reverse=True)
+    return NormalizeResult(tuple(newest_first), tuple(problems), drafts)
+
+
+def _link_translations(posts: list[Post]) -> list[Post]:
+    """Each post sharing a translation_key links to every *other* post in its group."""
+    groups: dict[str, list[Post]] = defaultdict(list)
+    for post in posts:
+        if post.translation_key:
+            groups[post.translation_key].append(post)
+    linked = []
+    for post in posts:
+        group = groups.get(post.translation_key or "", [])
+        others = sorted(
+            (Translation(o.lang, o.url, o.title) for o in group if o.id != post.id),
+            key=lambda t: (t.lang, t.url),
+        )
+        linked.append(replace(post, translations=tuple(others)) if others else post)
+    return linked
+
+
+def _shared_url_warnings(posts: list[Post]) -> list[Problem]:
+    """Two posts at one URL are published, but a reader can only open one: warn."""
+    first_by_url: dict[str, Post] = {}
+    warnings = []
+    for post in posts:
+        first = first_by_url.setdefault(post.url, post)
+        if first is not post:
+            message = f"same URL as {first.source_path}: {post.url} (set slug or url)"
+            warnings.append(Problem(post.source_path, 1, message, Severity.WARNING))
+    return warnings

@@ -1,0 +1,185 @@
+"""One RawPost → one Post, by the rules of SPEC §4/§5, or a PostError naming file and line."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from urllib.parse import quote, urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+from feedsvc.config import Config, SiteConfig
+from feedsvc.errors import PostError
+from feedsvc.model import Category, Post, RawPost
+from feedsvc.normalize.body import render_body
+from feedsvc.normalize.dates import parse_date
+from feedsvc.normalize.fields import FrontMatter
+from feedsvc.normalize.html import site_base
+from feedsvc.normalize.ids import post_id
+from feedsvc.normalize.lang import normalize_lang
+from feedsvc.normalize.media import read_image
+from feedsvc.normalize.people import read_authors
+from feedsvc.normalize.slug import slugify
+from feedsvc.normalize.text import (
+    clean_text,
+    collapse_whitespace,
+    plain_text,
+    sanitized_html_to_text,
+    truncate_words,
+)
+
+# Jekyll's file naming, "2017-06-09-hello-world.md": the date is not part of the slug.
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+
+
+def is_draft(raw: RawPost) -> bool:
+    """``draft: true`` (or yes/on): never published, and not an error (SPEC §4)."""
+    return FrontMatter(raw).boolean("draft")
+
+
+def normalize_post(raw: RawPost, config: Config) -> Post:
+    """The Post ``raw`` describes; PostError (file, line, message) if it breaks a rule."""
+    front = FrontMatter(raw)
+    site = config.site
+    site_zone = ZoneInfo(site.timezone)
+    title = plain_text(front.required_string("title"))
+    if not title:
+        raise front.error("title", "title is empty")
+    published = _read_date(front, "date", site_zone)
+    if published is None:
+        raise front.error("date", "date is required (when the post was published, e.g. 2017-06-09)")
+    updated = _read_date(front, "updated", site_zone) or published
+    lang = _read_lang(front, site)
+    url = _read_url(front, site, lang, _read_slug(front), published.astimezone(site_zone))
+    try:
+        content_html = render_body(raw.body, raw.body_format, base_url=url)
+    except ValueError as e:
+        raise PostError(raw.path, raw.line, str(e)) from e
+    return Post(
+        id=post_id(_read_explicit_id(front), raw.key, site.id_authority),
+        url=url,
+        title=title,
+        published=published,
+        updated=updated,
+        lang=lang,
+        summary=_read_summary(front, content_html, config.feeds.summary_length),
+        content_html=content_html,
+        categories=_read_categories(front),
+        tags=_read_tags(front),
+        authors=read_authors(front, site),
+        image=read_image(front, url),
+        translation_key=_read_translation_key(front),
+        source_path=raw.path,
+    )
+
+
+def _read_date(front: FrontMatter, key: str, site_zone: tzinfo) -> datetime | None:
+    value = front.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value, site_zone)
+    except ValueError as e:
+        raise front.error(key, f"{key}: {e}") from e
+
+
+def _read_lang(front: FrontMatter, site: SiteConfig) -> str:
+    """Front matter ``lang``, else the source's default, else the site's (SPEC §5)."""
+    given = front.string("lang")
+    if given:
+        try:
+            return normalize_lang(given)
+        except ValueError as e:
+            raise front.error("lang", f"lang: {e}") from e
+    raw = front.raw
+    if raw.default_lang:
+        default, where = raw.default_lang, f"source {raw.source!r} lang"
+    else:
+        default, where = site.language, "site.language"
+    try:
+        return normalize_lang(default)
+    except ValueError as e:
+        raise PostError(raw.path, raw.line, f"{where}: {e}") from e
+
+
+def _read_slug(front: FrontMatter) -> str:
+    given = front.string("slug")
+    if given and given.strip():
+        return slugify(given)
+    # The file's name, or its folder's for a page bundle ("2017/hello/index.md").
+    parts = front.raw.key.split("/")
+    stem = parts[-2] if parts[-1] == "index" and len(parts) > 1 else parts[-1]
+    return slugify(_DATE_PREFIX.sub("", stem))
+
+
+def _read_url(
+    front: FrontMatter, site: SiteConfig, lang: str, slug: str, local_published: datetime
+) -> str:
+    """Front matter ``url`` (relative to the site), else WordPress-style permalinks.
+
+    ``{site}/{yyyy}/{mm}/{slug}/`` in the site's language and ``{site}/{lang}/{yyyy}/{mm}/
+    {slug}/`` in others (Polylang's layout); year and month are the site's local ones.
+    """
+    given = front.string("url")
+    if given and given.strip():
+        try:
+            url = urljoin(site_base(site.url), given.strip())
+            parts = urlsplit(url)
+        except ValueError as e:
+            raise front.error("url", f"url: {e}") from e
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise front.error("url", f"url must be an http(s) URL, not {given!r}")
+        return url
+    prefix = "" if lang == _site_lang(site) else f"{quote(lang.lower())}/"
+    path = f"{prefix}{local_published:%Y}/{local_published:%m}/{slug}/"
+    return urljoin(site_base(site.url), path)
+
+
+def _site_lang(site: SiteConfig) -> str:
+    try:
+        return normalize_lang(site.language)
+    except ValueError:
+        return site.language
+
+
+def _read_explicit_id(front: FrontMatter) -> str | None:
+    given = front.string("id")
+    if given is None:
+        return None
+    explicit = clean_text(given).strip()
+    if not explicit:
+        raise front.error("id", "id is empty")
+    return explicit
+
+
+def _read_categories(front: FrontMatter) -> tuple[Category, ...]:
+    """Front matter categories, then the source's; one per slug (SPEC §5: labels that differ
+    only in case or spacing are one category), keeping the first label seen."""
+    labels = [*front.string_list("categories"), *front.raw.default_categories]
+    by_slug: dict[str, Category] = {}
+    for label in map(plain_text, labels):
+        if label:
+            by_slug.setdefault(slugify(label), Category(label=label, slug=slugify(label)))
+    return tuple(by_slug.values())
+
+
+def _read_tags(front: FrontMatter) -> tuple[str, ...]:
+    by_slug: dict[str, str] = {}
+    for tag in map(plain_text, front.string_list("tags")):
+        if tag:
+            by_slug.setdefault(slugify(tag), tag)
+    return tuple(by_slug.values())
+
+
+def _read_summary(front: FrontMatter, content_html: str, limit: int) -> str:
+    """The given summary as plain text, else the body's text cut at a word boundary."""
+    given = front.string("summary")
+    if given is not None and (summary := plain_text(given)):
+        return summary
+    # Twice the limit in text is plenty to cut from, whatever whitespace collapses away.
+    text = sanitized_html_to_text(content_html, enough=2 * limit)
+    return truncate_words(collapse_whitespace(clean_text(text)), limit)
+
+
+def _read_translation_key(front: FrontMatter) -> str | None:
+    given = front.string("translation_key")
+    return collapse_whitespace(clean_text(given)) or None if given is not None else None

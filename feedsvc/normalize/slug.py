@@ -1,0 +1,45 @@
+"""URL slugs for categories and posts: ``Children and Youth`` → ``children-and-youth``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Letters that Unicode decomposition does not reduce to ASCII but that have a usual spelling.
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "þ": "th",
+        "Þ": "th",
+        "ł": "l",
+        "Ł": "l",
+        "ı": "i",
+    }
+)
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(label: str) -> str:
+    """Lowercase ASCII words joined by "-"; accents folded (``Niñez`` → ``ninez``).
+
+    Never empty: a label with no ASCII letters or digits (``儿童``) gets ``x-`` and a short
+    hash of its text, the same in every process, so its URL is stable.
+    """
+    folded = unicodedata.normalize("NFKD", label.translate(_TRANSLITERATIONS))
+    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
+    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
+    if slug:
+        return slug
+    digest = hashlib.sha256(label.strip().encode("utf-8", "surrogatepass")).hexdigest()
+    return f"x-{digest[:8]}"

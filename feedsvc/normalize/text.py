@@ -1,0 +1,129 @@
+"""Plain-text hygiene: characters XML 1.0 forbids, bidi controls, tags in titles, summaries.
+
+Every text field of a Post passes ``clean_text`` (SPEC §5: "text never carries characters that
+XML 1.0 forbids, nor bidi overrides"), so no renderer has to think about it again.
+"""
+
+from __future__ import annotations
+
+import html as html_module
+import re
+from html.parser import HTMLParser
+
+# XML 1.0 §2.2 Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+# Everything outside it goes: C0 controls but tab/LF/CR, lone surrogates, U+FFFE and U+FFFF.
+_XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+# Unicode TR9 explicit embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069):
+# they can make a title display as something it is not ("Trojan Source", CVE-2021-42574).
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_UNWANTED = re.compile(f"[{_XML_FORBIDDEN}{_BIDI_CONTROLS}]")
+_WHITESPACE = re.compile(r"\s+")
+
+# Elements after which rendered text would show a break, so their text must not run together.
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+# Elements whose content is not text a reader would see.
+_INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript"})
+
+
+def clean_text(s: str) -> str:
+    """``s`` without XML 1.0-forbidden characters and bidi embedding/override/isolate controls."""
+    return _UNWANTED.sub("", s)
+
+
+def collapse_whitespace(s: str) -> str:
+    """Runs of whitespace (newlines included) become one space; ends are stripped."""
+    return _WHITESPACE.sub(" ", s).strip()
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._invisible_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self._invisible_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self._invisible_depth = max(0, self._invisible_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._invisible_depth:
+            self.parts.append(data)
+
+
+_CHUNK = 2048
+
+
+def html_to_text(html: str, enough: int | None = None) -> str:
+    """The text a reader would see in ``html``: tags dropped, entities decoded, spaced blocks.
+
+    Text that merely looks like markup (``5 < 6``) survives, as HTML parsers keep it too.
+    With ``enough``, parsing stops once that many characters of text are in hand (a summary
+    needs the start of a body, not all of it).
+    """
+    if "<" not in html and "&" not in html:
+        return html  # most titles and labels: nothing to parse
+    extractor = _TextExtractor()
+    if enough is None:
+        extractor.feed(html)
+    else:
+        collected = 0
+        for start in range(0, len(html), _CHUNK):
+            extractor.feed(html[start : start + _CHUNK])
+            collected = sum(map(len, extractor.parts))
+            if collected >= enough:
+                return "".join(extractor.parts)
+    extractor.close()
+    return "".join(extractor.parts)
+
+
+# Our sanitizer's output is serialized by html5ever: every attribute value double-quoted,
+# "<" escaped in text. So a tag is "<", then unquoted runs and quoted values, then ">".
+_TAG = re.compile(r'<[^>"]*(?:"[^"]*"[^>"]*)*>')
+_BLOCK_NAMES = "|".join(sorted(_BLOCK_TAGS, key=len, reverse=True))
+_BLOCK_TAG = re.compile(rf'</?(?:{_BLOCK_NAMES})\b[^>"]*(?:"[^"]*"[^>"]*)*>')
+
+
+def sanitized_html_to_text(html: str, enough: int) -> str:
+    """The start of the text of HTML that ``sanitize_html`` produced, at least ``enough``
+    characters of it when there are that many: a fast path for summaries that need no
+    general HTML parser, because sanitized markup is regular (see ``_TAG``)."""
+    prefix = html[: 4 * enough]
+    if len(prefix) < len(html):
+        prefix = prefix[: prefix.rfind("<")] if prefix.rfind("<") > prefix.rfind(">") else prefix
+    text = html_module.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", prefix)))
+    if len(text) < enough and len(prefix) < len(html):
+        return html_to_text(html, enough)  # markup-heavy start: parse it properly
+    return text
+
+
+def plain_text(s: str, enough: int | None = None) -> str:
+    """A one-line plain-text field (title, label, given summary): no tags, entities, or junk.
+
+    RSS 2.0 titles are often HTML-escaped text and Atom titles may be HTML (RFC 4287 §3.1);
+    we publish titles as plain text only, so whatever markup a source had is reduced to text.
+    """
+    return collapse_whitespace(clean_text(html_to_text(s, enough)))
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, ending in "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # Unless the cut already falls between words, go back to the last space when that keeps
+    # most of the text; a single huge word is cut hard.
+    space = cut.rfind(" ")
+    if not text[len(cut)].isspace() and space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
