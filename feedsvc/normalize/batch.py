@@ -4,8 +4,9 @@ skipped and reported; every other post is still published)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from feedsvc.config import Config
 from feedsvc.errors import PostError
@@ -20,24 +21,35 @@ class NormalizeResult:
     drafts: int  # how many drafts were left out (not problems)
 
 
-def normalize_posts(raws: Iterable[RawPost], config: Config) -> NormalizeResult:
+# How the per-post step is spread: builtin-map-like, e.g. feedsvc.parallel.parallel_map.
+Mapper = Callable[[Callable[[RawPost], "Post | Problem | None"], Sequence[RawPost]], Iterable]
+
+
+def _serial_map(func: Callable[[RawPost], Post | Problem | None], raws: Sequence[RawPost]):
+    return map(func, raws)
+
+
+def normalize_posts(
+    raws: Iterable[RawPost], config: Config, mapper: Mapper = _serial_map
+) -> NormalizeResult:
     """Normalize, drop drafts, reject duplicate ids, link translations, sort newest first.
 
     Raw posts are taken in (path, line) order whatever order they came in, so which of two
     posts claiming one id wins is the same on every run and every replica (SPEC §7).
+    ``mapper`` runs the per-post step, which is pure, so it may run in other processes.
     """
     problems: list[Problem] = []
     drafts = 0
     posts: list[Post] = []
     first_by_id: dict[str, Post] = {}
-    for raw in sorted(raws, key=lambda r: (r.path, r.line)):
-        try:
-            if is_draft(raw):
-                drafts += 1
-                continue
-            post = normalize_post(raw, config)
-        except PostError as e:
-            problems.append(Problem(e.path, e.line, e.message))
+    ordered = sorted(raws, key=lambda r: (r.path, r.line))
+    results = mapper(partial(normalize_one, config=config), ordered)
+    for raw, post in zip(ordered, results, strict=True):
+        if post is None:
+            drafts += 1
+            continue
+        if isinstance(post, Problem):
+            problems.append(post)
             continue
         if post.id in first_by_id:
             line = raw.meta_lines.get("id", raw.line)
@@ -52,6 +64,16 @@ def normalize_posts(raws: Iterable[RawPost], config: Config) -> NormalizeResult:
     by_id = sorted(linked, key=lambda p: p.id)
     newest_first = sorted(by_id, key=lambda p: p.published, reverse=True)
     return NormalizeResult(tuple(newest_first), tuple(problems), drafts)
+
+
+def normalize_one(raw: RawPost, config: Config) -> Post | Problem | None:
+    """One post normalized, or the Problem that kept it out, or None for a draft."""
+    try:
+        if is_draft(raw):
+            return None
+        return normalize_post(raw, config)
+    except PostError as e:
+        return Problem(e.path, e.line, e.message)
 
 
 def _link_translations(posts: list[Post]) -> list[Post]:

@@ -1,0 +1,120 @@
+"""The command line: parse arguments, call into the package. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from feedsvc import __version__
+from feedsvc.config import Config, load_config
+from feedsvc.errors import FeedsvcError
+
+log = logging.getLogger("feedsvc")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "host", None):
+        overrides["server.host"] = args.host
+    if getattr(args, "port", None):
+        overrides["server.port"] = args.port
+    try:
+        config = load_config(args.config, overrides)
+    except FeedsvcError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.run(config, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedsvc", description="Publish a site's posts as Atom, RSS 2.0 and JSON Feed."
+    )
+    parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument(
+            "--config", default="feeds.toml", help="config file (default: %(default)s)"
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", _serve, "serve the feeds over HTTP")
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    command("check", _check, "load config and every post; print each problem as path:line")
+    build = command("build", _build, "write every feed and page as files for nginx or a CDN")
+    build.add_argument("--out", required=True, type=Path, help="folder to write (swapped in)")
+    return parser
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from feedsvc.pipeline import build_snapshot
+    from feedsvc.store import SnapshotRef
+    from feedsvc.web.app import create_app
+
+    snapshot = build_snapshot(config)
+    status = snapshot.status
+    log.info(
+        "serving %d posts in %d feeds (%d skipped) at %s",
+        status["posts"],
+        status["feeds"],
+        len(status["skipped"]),
+        config.public_url,
+    )
+    for problem in status["skipped"]:
+        log.warning("skipped %s:%s: %s", problem["path"], problem["line"], problem["message"])
+    app = create_app(SnapshotRef(snapshot))
+    web.run_app(
+        app,
+        host=config.server.host,
+        port=config.server.port,
+        print=None,
+        access_log=logging.getLogger("aiohttp.access") if config.server.access_log else None,
+    )
+    return 0
+
+
+def _check(config: Config, args: argparse.Namespace) -> int:
+    from feedsvc.model import Severity
+    from feedsvc.pipeline import load_posts
+
+    loaded = load_posts(config)
+    for problem in loaded.problems:
+        print(f"{problem.path}:{problem.line}: {problem.severity.value}: {problem.message}")
+    errors = sum(p.severity is Severity.ERROR for p in loaded.problems)
+    print(
+        f"{len(loaded.posts)} posts ok, {loaded.drafts} drafts, {errors} errors",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def _build(config: Config, args: argparse.Namespace) -> int:
+    from feedsvc.export import write_tree
+    from feedsvc.pipeline import build_snapshot
+
+    snapshot = build_snapshot(config)
+    write_tree(snapshot.resources, args.out)
+    for problem in snapshot.status["skipped"]:
+        print(f"{problem['path']}:{problem['line']}: {problem['message']}", file=sys.stderr)
+    print(f"wrote {len(snapshot.resources)} documents to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The commands of SPEC §2, run as real processes on real files."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLOCK_SHIFTER = Path(__file__).parent / "data" / "clock"
+
+
+def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def site(tmp_path: Path, posts: dict[str, str]) -> Path:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for name, text in posts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        '[site]\ntitle = "T"\nurl = "https://t.example/"\nid_authority = "t.example,2020"\n'
+        '[[sources]]\ntype = "folder"\npath = "posts"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+GOOD_POST = "---\ntitle: Good\ndate: 2024-05-01\n---\nBody.\n"
+
+
+def test_check_passes_on_the_example_site():
+    result = run("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors" in result.stderr
+
+
+def test_check_names_file_and_line_and_exits_non_zero(tmp_path):
+    config = site(
+        tmp_path,
+        {
+            "good.md": GOOD_POST,
+            "no-date.md": "---\ntitle: No date\n---\nBody.\n",
+            "bad-date.md": "---\ntitle: Bad\ndate: someday\n---\n",
+            "open.md": "---\ntitle: Open\ndate: 2024-05-01\nBody without a closing line.\n",
+        },
+    )
+    result = run("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("posts/bad-date.md:3: ") for line in lines), lines
+    assert any(line.startswith("posts/no-date.md:") and "date" in line for line in lines), lines
+    assert any(line.startswith("posts/open.md:1: ") for line in lines), lines
+    assert "1 posts ok" in result.stderr
+
+
+def test_a_broken_config_is_reported_with_its_key(tmp_path):
+    config = tmp_path / "feeds.toml"
+    config.write_text('[site]\ntitle = "T"\nurl = "nope"\nid_authority = "t.example,2020"\n')
+    result = run("check", "--config", str(config))
+    assert result.returncode == 2
+    assert "site.url: must be an absolute http(s) URL" in result.stderr
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(path.relative_to(root)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_build_writes_every_document_with_compressed_siblings_and_feed_mtimes(tmp_path):
+    out = tmp_path / "out"
+    result = run("build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    files = tree(out)
+    for name in ("index.html", "feeds.opml", "feed.atom", "feed.rss", "feed.json"):
+        assert name in files
+        assert f"{name}.gz" in files and f"{name}.br" in files
+    assert any(name.startswith("category/") for name in files)
+    assert any(name.startswith("archive/") for name in files)
+    parsed = feedparser.parse(files["feed.atom"][0])
+    newest = max(e.updated_parsed for e in parsed.entries)
+    assert files["feed.atom"][1] == calendar.timegm(newest) * 10**9
+    # A second build over the first swaps the tree in whole: nothing stale is left.
+    (out / "stale.txt").write_text("old")
+    assert run("build", "--out", str(out)).returncode == 0
+    assert not (out / "stale.txt").exists()
+    assert tree(out) == files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+@pytest.mark.parametrize("shift_days", [400])
+def test_builds_are_byte_identical_across_processes_hash_seeds_and_clocks(tmp_path, shift_days):
+    """SPEC §7: the same posts give the same bytes in any process, at any time."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert run("build", "--out", str(first), env={"PYTHONHASHSEED": "1"}).returncode == 0
+    moved = {
+        "PYTHONHASHSEED": "4242",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(CLOCK_SHIFTER), os.environ.get("PYTHONPATH")])
+        ),
+        "FEEDSVC_TEST_CLOCK_SHIFT": str(shift_days * 86400),
+    }
+    result = run("build", "--out", str(second), env=moved)
+    assert result.returncode == 0, result.stderr
+    a, b = tree(first), tree(second)
+    assert a.keys() == b.keys()
+    assert [name for name in a if a[name] != b[name]] == []
+
+
+def test_the_clock_shifter_really_moves_the_clock(tmp_path):
+    """Guards the determinism test: without this, it could pass for the wrong reason."""
+    code = "import datetime, time; print(datetime.datetime.now().year, int(time.time()))"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(CLOCK_SHIFTER),
+        "FEEDSVC_TEST_CLOCK_SHIFT": str(400 * 86400),
+    }
+    shifted = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    year, now = map(int, shifted.stdout.split())
+    assert now - time.time() > 399 * 86400
+    assert year >= datetime.datetime.now().year + 1

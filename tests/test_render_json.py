@@ -1,0 +1,148 @@
+"""JSON Feed renderer: JSON Feed 1.1, its schema, key order and extensions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+from factories import aggregated, make_ctx, make_feed, make_post, sample_feed, sample_posts
+
+from feedsvc.model import Feed
+from feedsvc.render import FragmentCache, render_json
+
+SCHEMA_PATH = (
+    Path(__file__).resolve().parents[2] / "shared" / "schemas" / "jsonfeed-v1.1.schema.json"
+)
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft7Validator:
+    if not SCHEMA_PATH.exists():
+        pytest.skip(f"no JSON Feed schema at {SCHEMA_PATH}")
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema)
+
+
+def check(doc: dict[str, Any], validator: jsonschema.Draft7Validator) -> None:
+    """The schema, plus the "format" keywords jsonschema cannot check without extras."""
+    validator.validate(doc)
+    urls = [doc["home_page_url"], doc["feed_url"], doc.get("icon"), doc.get("favicon")]
+    for item in doc["items"]:
+        urls += [item.get("url"), item.get("image")]
+        for key in ("date_published", "date_modified"):
+            assert item[key].endswith("+00:00")
+            assert datetime.fromisoformat(item[key]).utcoffset() is not None
+    for url in filter(None, urls):
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "https") and parts.netloc, url
+
+
+def render(feed: Feed, **ctx: Any) -> dict[str, Any]:
+    data = render_json(feed, make_ctx(**ctx))
+    return json.loads(data.decode("utf-8"))
+
+
+def test_valid_against_the_json_feed_schema(validator: jsonschema.Draft7Validator) -> None:
+    posts = sample_posts()
+    posts[2] = aggregated(posts[2])
+    for feed in (make_feed(posts), make_feed([]), make_feed(posts, lang="en")):
+        check(render(feed), validator)
+        check(render(feed, content="summary"), validator)
+
+
+def test_keys_in_a_fixed_order_version_first() -> None:
+    doc = render(make_feed(sample_posts(), lang="en"))
+    assert list(doc) == [
+        "version",
+        "title",
+        "home_page_url",
+        "feed_url",
+        "description",
+        "icon",
+        "favicon",
+        "language",
+        "authors",
+        "items",
+    ]
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert list(doc["items"][0]) == [
+        "id",
+        "url",
+        "title",
+        "content_html",
+        "summary",
+        "image",
+        "date_published",
+        "date_modified",
+        "authors",
+        "language",
+        "tags",
+        "_translations",
+    ]
+
+
+def test_items() -> None:
+    doc = render(sample_feed())
+    assert doc["feed_url"] == "https://feeds.example.org/feed.json"
+    assert "language" not in doc  # mixed-language feed
+    first = doc["items"][0]
+    post = sample_posts()[0]
+    assert first["id"] == post.id
+    assert first["url"] == post.url
+    assert first["content_html"] == post.content_html
+    assert first["summary"] == post.summary
+    assert first["image"] == "https://example.org/img/lead.jpg"
+    assert first["date_published"] == "2022-05-03T14:30:00+00:00"
+    assert first["date_modified"] == "2022-05-03T16:00:00+00:00"
+    assert first["authors"] == [{"name": "Ana Ruiz", "url": "https://example.org/people/ana/"}]
+    assert first["language"] == "en"
+    assert first["tags"] == ["Centering Survivors", "Labor Trafficking"]
+    assert first["_translations"] == {
+        "es": {
+            "url": "https://example.org/es/blog/sobrevivientes-lideran/",
+            "title": "Las sobrevivientes lideran el camino",
+        }
+    }
+    # Author emails stay out: JSON Feed has no place for them.
+    assert doc["items"][2]["authors"] == [{"name": "Sam Lee"}, {"name": "Kim Park"}]
+
+
+def test_summary_mode_uses_content_text() -> None:
+    doc = render(sample_feed(), content="summary")
+    for item, post in zip(doc["items"], sample_posts(), strict=True):
+        assert "content_html" not in item
+        assert item["content_text"] == post.summary
+
+
+def test_source_extension_for_aggregated_items() -> None:
+    doc = render(make_feed([aggregated(make_post())]))
+    assert doc["items"][0]["_source"] == {
+        "name": "partner-one",
+        "title": "Partner One News",
+        "feed_url": "https://partner.example.net/feed.xml",
+        "home_page_url": "https://partner.example.net/",
+    }
+
+
+def test_utf8_without_escapes_and_same_as_one_json_dumps() -> None:
+    feed = sample_feed()
+    data = render_json(feed, make_ctx())
+    assert "Cómo".encode() in data
+    assert b"\\u00f3" not in data
+    # Items are serialized one by one and joined; the result is what json.dumps of
+    # the whole document gives.
+    whole = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":"))
+    assert data == whole.encode("utf-8")
+
+
+def test_cached_items_give_the_same_bytes() -> None:
+    ctx = make_ctx()
+    cache = FragmentCache(ctx)
+    feed = sample_feed()
+    assert render_json(feed, ctx, cache=cache) == render_json(feed, ctx)
+    assert render_json(feed, ctx, cache=cache) == render_json(feed, ctx)
