@@ -9,6 +9,7 @@ Relative paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import tomllib
 import types
@@ -26,7 +27,7 @@ REQUIRED: Any = dataclasses.MISSING
 
 SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
 # Source types whose reader exists; the others are reserved names that fail clearly.
-BUILT_SOURCE_TYPES = ("folder",)
+BUILT_SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
 FORMATS = ("atom", "rss", "json")
 
 
@@ -59,11 +60,16 @@ class FeedsConfig:
 class SourceConfig:
     type: str
     name: str = ""
-    path: str = ""
-    url: str = ""
+    path: str = ""  # folder: the folder; json, feed: a file (or url instead)
+    url: str = ""  # wordpress: the site's root; json, feed: the document (or path instead)
     interval: str = "15m"
     categories: tuple[str, ...] = ()
     lang: str = ""
+    # wordpress: HTTP Basic credentials (an application password). The password itself is
+    # never in the config, only the NAME of the environment variable holding it, so the
+    # config (and this object's repr) can be printed and logged safely.
+    username: str = ""
+    password_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,16 @@ class AggregatorConfig:
     store: str = "var/feedsvc.sqlite3"
     allow_private_addresses: bool = False
     merge_site: bool = True
+    # Entries kept per partner after they leave its feed (the newest ones).
+    retention: int = 500
+    max_backoff: str = "6h"  # cap of the exponential backoff after failures
+    timeout: str = "30s"  # one fetch, every hop and the whole body; also one parse
+    connect_timeout: str = "10s"
+    max_body: int = 10 * 1024 * 1024  # bytes, counted after decompression
+    per_host: int = 2  # concurrent requests to one host name
+    # Non-public networks allowed while the rest stay refused ("10.1.2.0/24").
+    allowed_networks: tuple[str, ...] = ()
+    parse_workers: int = 2  # processes that run feedparser; 0 parses in a thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,7 @@ class ServerConfig:
     port: int = 8080
     public_url: str = ""  # where readers reach the feeds; default http://{host}:{port}/
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False  # one log line per request: off, feed readers poll a lot
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +191,7 @@ def parse_config(raw: dict[str, Any], base_dir: Path, file: str = "") -> Config:
         if is_array:
             items = raw[section]
             if not isinstance(items, list):
-                raise ConfigError(section, "must be an array of tables ([[%s]])" % section)
+                raise ConfigError(section, f"must be an array of tables ([[{section}]])")
             values[section] = tuple(
                 _build(cls, item, f"{section}[{i}]") for i, item in enumerate(items)
             )
@@ -191,7 +208,8 @@ def _build(cls: type, table: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - names)
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(names))})")
+        known = ", ".join(sorted(names))
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown key (known: {known})")
     kwargs = {}
     for f in dataclasses.fields(cls):
         key = f"{where}.{f.name}"
@@ -262,7 +280,8 @@ def _check(config: Config, base_dir: Path) -> Config:
         raise ConfigError("feeds.summary_length", "must be at least 20")
     for fmt in feeds.formats:
         if fmt not in FORMATS:
-            raise ConfigError("feeds.formats", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+            known = ", ".join(FORMATS)
+            raise ConfigError("feeds.formats", f"unknown format {fmt!r} (known: {known})")
     if not feeds.formats:
         raise ConfigError("feeds.formats", "must name at least one format")
     if not 0 < server.port < 65536:
@@ -273,7 +292,8 @@ def _check(config: Config, base_dir: Path) -> Config:
     for i, src in enumerate(config.sources):
         where = f"sources[{i}]"
         if src.type not in SOURCE_TYPES:
-            raise ConfigError(f"{where}.type", f"unknown source type {src.type!r} (known: {', '.join(SOURCE_TYPES)})")
+            known = ", ".join(SOURCE_TYPES)
+            raise ConfigError(f"{where}.type", f"unknown source type {src.type!r} (known: {known})")
         if src.type not in BUILT_SOURCE_TYPES:
             raise ConfigError(f"{where}.type", f"source type {src.type!r} is not built yet")
         parse_duration(src.interval, f"{where}.interval")
@@ -281,19 +301,9 @@ def _check(config: Config, base_dir: Path) -> Config:
         if src.name in names:
             raise ConfigError(f"{where}.name", f"duplicate source name {src.name!r}")
         names.add(src.name)
-        if src.type == "folder":
-            if not src.path:
-                raise ConfigError(f"{where}.path", "required for a folder source")
-            folder = (base_dir / src.path).resolve()
-            if not folder.is_dir():
-                raise ConfigError(f"{where}.path", f"no such folder: {folder}")
-            src = dataclasses.replace(src, path=str(folder))
-        sources.append(src)
+        sources.append(_check_source(src, where, base_dir))
 
-    aggregator = config.aggregator
-    parse_duration(aggregator.interval, "aggregator.interval")
-    if aggregator.enabled:
-        raise ConfigError("aggregator.enabled", "aggregator mode is not built yet")
+    aggregator = _check_aggregator(config.aggregator)
     aggregator = dataclasses.replace(aggregator, store=str((base_dir / aggregator.store).resolve()))
     partner_names: set[str] = set()
     for i, partner in enumerate(config.partners):
@@ -306,7 +316,102 @@ def _check(config: Config, base_dir: Path) -> Config:
         check_url(partner.url, f"{where}.url")
         if partner.home:
             check_url(partner.home, f"{where}.home")
+        if partner.lang:
+            _check_lang(partner.lang, f"{where}.lang")
     return dataclasses.replace(config, sources=tuple(sources), aggregator=aggregator)
+
+
+# Keys each source type reads besides type, name, interval, categories and lang.
+_SOURCE_KEYS = {
+    "folder": ("path",),
+    "json": ("path", "url"),
+    "feed": ("path", "url"),
+    "wordpress": ("url", "username", "password_env"),
+}
+# POSIX names of environment variables (IEEE Std 1003.1, §8.1), as shells accept them.
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_source(src: SourceConfig, where: str, base_dir: Path) -> SourceConfig:
+    """Per-type rules; relative paths become absolute. Keys a type does not read are errors,
+    so that a misplaced key is never silently ignored."""
+    for key in ("path", "url", "username", "password_env"):
+        if getattr(src, key) and key not in _SOURCE_KEYS[src.type]:
+            raise ConfigError(f"{where}.{key}", f"not used by a {src.type} source")
+    if src.lang:
+        _check_lang(src.lang, f"{where}.lang")
+    if src.type == "folder":
+        if not src.path:
+            raise ConfigError(f"{where}.path", "required for a folder source")
+        folder = (base_dir / src.path).resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"{where}.path", f"no such folder: {folder}")
+        return dataclasses.replace(src, path=str(folder))
+    if src.type == "wordpress":
+        if not src.url:
+            raise ConfigError(f"{where}.url", "required for a wordpress source (the site's root)")
+        check_url(src.url, f"{where}.url")
+        _check_credentials(src, where)
+        return src
+    # json, feed: a local file or a URL, not both.
+    if bool(src.path) == bool(src.url):
+        raise ConfigError(f"{where}.path", f"a {src.type} source needs either path or url")
+    if src.url:
+        check_url(src.url, f"{where}.url")
+        return src
+    file = (base_dir / src.path).resolve()
+    if not file.is_file():
+        raise ConfigError(f"{where}.path", f"no such file: {file}")
+    return dataclasses.replace(src, path=str(file))
+
+
+def _check_credentials(src: SourceConfig, where: str) -> None:
+    if src.password_env and not src.username:
+        raise ConfigError(f"{where}.username", "required with password_env")
+    if src.username and not src.password_env:
+        raise ConfigError(
+            f"{where}.password_env",
+            "required with username: the name of an environment variable holding the password",
+        )
+    if ":" in src.username:
+        # RFC 7617 §2: the user-id cannot contain a colon.
+        raise ConfigError(f"{where}.username", "cannot contain ':' (RFC 7617 §2)")
+    if src.password_env and not _ENV_NAME.match(src.password_env):
+        # Never echo the value: a password pasted here by mistake must not reach a log.
+        raise ConfigError(
+            f"{where}.password_env",
+            "must be the NAME of an environment variable (letters, digits and _), "
+            "not the password itself",
+        )
+
+
+def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
+    for key in ("interval", "max_backoff", "timeout", "connect_timeout"):
+        parse_duration(getattr(aggregator, key), f"aggregator.{key}")
+    for key in ("retention", "max_body", "per_host"):
+        if getattr(aggregator, key) < 1:
+            raise ConfigError(f"aggregator.{key}", "must be at least 1")
+    if not 0 <= aggregator.parse_workers <= 8:
+        raise ConfigError("aggregator.parse_workers", "must be between 0 and 8")
+    for network in aggregator.allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as e:
+            raise ConfigError(
+                "aggregator.allowed_networks",
+                f"{network!r} is not an IP network like '10.1.2.0/24' or '127.0.0.1'",
+            ) from e
+    return aggregator
+
+
+def _check_lang(tag: str, key: str) -> None:
+    # Imported here: feedsvc.normalize imports this module.
+    from feedsvc.normalize.lang import normalize_lang
+
+    try:
+        normalize_lang(tag)
+    except ValueError as e:
+        raise ConfigError(key, str(e)) from e
 
 
 def check_url(url: str, key: str) -> None:
@@ -321,7 +426,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str, key: str) -> float:
-    """"30s", "15m", "1h", "1d" → seconds."""
+    """ "30s", "15m", "1h", "1d" → seconds."""
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ConfigError(key, f"must be a duration like '30s', '15m' or '1h', not {text!r}")

@@ -117,3 +117,12 @@ class FeedParseError(FeedsvcError):
         self.url = url
         self.message = message
         super().__init__(f"{url}: {message}")
+
+
+class StoreError(FeedsvcError):
+    """The aggregator's SQLite store cannot be opened or written; ``path`` is its file."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")

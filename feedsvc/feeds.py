@@ -9,26 +9,38 @@ same feeds.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config
 from feedsvc.model import Feed, FeedKind, Post
+from feedsvc.normalize.lang import normalize_lang
 
 # The updated time of a feed with no entries: fixed, so an empty feed is still deterministic.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def build_feeds(posts: Sequence[Post], config: Config) -> tuple[Feed, ...]:
+def build_feeds(
+    posts: Sequence[Post], config: Config, partner_posts: Sequence[Post] = ()
+) -> tuple[Feed, ...]:
     """Every feed of the site: site, categories, languages, language×category, archives.
 
     ``posts`` must already be sorted newest first (normalize_posts does that).
+    ``partner_posts`` (aggregator mode) join only the feeds their partner's config maps them
+    to (``joins_category_feeds``, ``joins_language_feeds``), never the site feed or archives.
     """
     site = config.site
     limit = config.feeds.entries
     feeds: list[Feed] = []
+    category_pool, language_pool = posts, posts
+    if partner_posts:
+        category_pool = newest_first([*posts, *filter(joins_category_feeds, partner_posts)])
+        mapped = _partner_languages(config)
+        language_pool = newest_first(
+            [*posts, *(p for p in partner_posts if joins_language_feeds(p, mapped))]
+        )
 
     archives = _archive_feeds(posts, config) if config.feeds.archives else []
     newest_archive = archives[-1].path if archives else None
@@ -45,7 +57,7 @@ def build_feeds(posts: Sequence[Post], config: Config) -> tuple[Feed, ...]:
         )
     )
 
-    by_category = _group_by_category(posts)
+    by_category = _group_by_category(category_pool)
     labels = {slug: _canonical_label(group, slug) for slug, group in by_category.items()}
     for slug in sorted(by_category):
         feeds.append(
@@ -60,7 +72,7 @@ def build_feeds(posts: Sequence[Post], config: Config) -> tuple[Feed, ...]:
         )
 
     by_lang: dict[str, list[Post]] = defaultdict(list)
-    for post in posts:
+    for post in language_pool:
         by_lang[post.lang].append(post)
     for lang in sorted(by_lang):
         lang_posts = by_lang[lang]
@@ -95,6 +107,74 @@ def build_feeds(posts: Sequence[Post], config: Config) -> tuple[Feed, ...]:
 
     feeds.extend(archives)
     return tuple(feeds)
+
+
+def build_partner_feeds(
+    site_posts: Sequence[Post], partner_posts: Sequence[Post], config: Config
+) -> tuple[Feed, ...]:
+    """Aggregator mode's feeds (SPEC §6): ``partners`` (every partner merged) and, with
+    ``aggregator.merge_site``, ``network`` (the site's posts and the partners'). None when
+    aggregator mode is off. An id both hold (a partner republishing our post) is the site's.
+    """
+    if not config.aggregator.enabled:
+        return ()
+    site = config.site
+    limit = config.feeds.entries
+    feeds = [
+        _feed(
+            FeedKind.PARTNERS,
+            "partners",
+            f"{site.title}: partners",
+            f"Posts from the partners of {site.title}",
+            site.url,
+            newest_first(partner_posts)[:limit],
+        )
+    ]
+    if config.aggregator.merge_site:
+        site_ids = {post.id for post in site_posts}
+        others = (post for post in partner_posts if post.id not in site_ids)
+        feeds.append(
+            _feed(
+                FeedKind.NETWORK,
+                "network",
+                f"{site.title} and partners",
+                f"Posts from {site.title} and its partners",
+                site.url,
+                newest_first([*site_posts, *others])[:limit],
+            )
+        )
+    return tuple(feeds)
+
+
+def joins_category_feeds(post: Post) -> bool:
+    """A partner's post is in the category feeds of its categories, which are exactly its
+    partner's configured ``categories`` (the feed's own never become site categories)."""
+    return bool(post.categories)
+
+
+def joins_language_feeds(post: Post, partner_languages: Mapping[str, str]) -> bool:
+    """A partner's post is in its language's feeds when its partner sets ``lang`` and the
+    post is in that language (``partner_languages``: partner name → normalized lang)."""
+    origin = post.origin
+    return origin is not None and partner_languages.get(origin.name) == post.lang
+
+
+def _partner_languages(config: Config) -> dict[str, str]:
+    languages = {}
+    for partner in config.partners:
+        if partner.lang:
+            try:
+                languages[partner.name] = normalize_lang(partner.lang)
+            except ValueError:
+                continue  # load_config refuses these; a hand-built Config may not
+    return languages
+
+
+def newest_first(posts: Iterable[Post]) -> list[Post]:
+    """Published descending, then id ascending (the order normalize_posts gives)."""
+    ordered = sorted(posts, key=lambda post: post.id)
+    ordered.sort(key=lambda post: post.published, reverse=True)
+    return ordered
 
 
 def _feed(

@@ -54,12 +54,20 @@ def test_a_good_config_gets_defaults_and_absolute_paths(tmp_path):
         ("[server]\nport = 70000\n", "server.port", "between 1 and 65535"),
         ("[server]\npublic_url = 'ftp://x/'\n", "server.public_url", "http(s) URL"),
         ("[aggregator]\ninterval = 'soon'\n", "aggregator.interval", "duration"),
-        ("[aggregator]\nenabled = true\n", "aggregator.enabled", "not built yet"),
-        ("[[sources]]\ntype = 'folder'\npath = 'nope'\n", "sources[1].path", "no such folder"),
+        ("[aggregator]\nmax_backoff = 'never'\n", "aggregator.max_backoff", "duration"),
+        ("[aggregator]\nretention = 0\n", "aggregator.retention", "at least 1"),
+        ("[aggregator]\nallowed_networks = ['10.0.0.0/33']\n", "aggregator.allowed_networks", "IP"),
         (
-            "[[sources]]\ntype = 'wordpress'\nurl = 'https://x.example/'\n",
-            "sources[1].type",
-            "not built",
+            "[[partners]]\nname = 'p'\nurl = 'https://p.example/'\ntitle = 'P'\nlang = 'English'\n",
+            "partners[0].lang",
+            "BCP 47",
+        ),
+        ("[[sources]]\ntype = 'folder'\npath = 'nope'\n", "sources[1].path", "no such folder"),
+        ("[[sources]]\ntype = 'wordpress'\n", "sources[1].url", "required"),
+        (
+            "[[sources]]\ntype = 'wordpress'\nurl = 'https://x.example/'\npassword_env = 'WP'\n",
+            "sources[1].username",
+            "required with password_env",
         ),
         ("[[sources]]\ntype = 'ftp'\n", "sources[1].type", "unknown source type"),
         (
@@ -141,3 +149,15 @@ def test_bad_durations(text):
 )
 def test_the_default_public_url_is_reachable(tmp_path, host, url):
     assert load_config(write(tmp_path, GOOD), {"server.host": host}).public_url == url
+
+
+def test_aggregator_mode_loads_with_partners(tmp_path):
+    text = GOOD + (
+        "[aggregator]\nenabled = true\nallowed_networks = ['10.1.2.0/24']\n"
+        "[[partners]]\nname = 'p-1'\nurl = 'https://p.example/feed'\ntitle = 'P'\nlang = 'es'\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.aggregator.enabled
+    assert config.aggregator.retention == 500
+    assert config.aggregator.allowed_networks == ("10.1.2.0/24",)
+    assert config.partners[0].lang == "es"

@@ -14,12 +14,12 @@ from pathlib import Path
 import feedparser
 import jsonschema
 import pytest
-from feedsvc.web.app import create_app
 from lxml import etree
 
 from feedsvc.config import load_config
 from feedsvc.pipeline import build_snapshot
 from feedsvc.store import SnapshotRef
+from feedsvc.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO.parent / "shared" / "schemas" / "jsonfeed-v1.1.schema.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -63,6 +63,10 @@ _SCHEMES = frozenset({"http", "https"})
 _CHUNK = 64 * 1024
 # The body is decoded, so these no longer describe FetchResult.body.
 _TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+# Caller headers that carry credentials: never sent on to another origin after a redirect
+# (as browsers do, Fetch standard §4.4 "HTTP-redirect fetch", and curl and requests).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def user_agent(site_url: str = "") -> str:
@@ -119,7 +123,8 @@ class FetchResult:
     """One completed fetch: whatever the final status, the request got an HTTP answer.
 
     ``permanent_url`` is set only when every hop was permanent (301/308), so the caller
-    may replace the stored URL; ``body`` is decoded and empty unless the status is 2xx.
+    may replace the stored URL; ``body`` is decoded and empty unless the status is 2xx
+    (or 4xx/5xx when the fetch asked for ``error_body``).
     """
 
     status: int
@@ -209,8 +214,21 @@ class Fetcher:
             await self._session.close()  # closes the connector, which closes the resolver
             self._session = None
 
-    async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
-        """GET ``url`` (conditionally, with ``validators``), following redirects."""
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        error_body: bool = False,
+    ) -> FetchResult:
+        """GET ``url`` (conditionally, with ``validators``), following redirects.
+
+        ``headers`` are added to the request (an API's ``Authorization``, ``Accept``); the
+        conditional headers of ``validators`` win over them, and credential headers are
+        dropped on a redirect to another origin. With ``error_body``, the body of a 4xx/5xx
+        answer is read too (under the same cap), for APIs that explain errors in it.
+        """
         if self._session is None:
             raise RuntimeError("use Fetcher inside 'async with'")
         target = _parse_url(url, url)
@@ -221,7 +239,9 @@ class Fetcher:
             started = loop.time()
             try:
                 async with asyncio.timeout(self.policy.total_timeout) as deadline:
-                    result = await self._follow(url, target, validators or Validators())
+                    result = await self._follow(
+                        url, target, validators or Validators(), headers or {}, error_body
+                    )
             except TimeoutError as e:
                 if deadline.expired():
                     raise FetchTimeout(
@@ -236,13 +256,22 @@ class Fetcher:
             slot = self._hosts[host] = asyncio.Semaphore(self.policy.per_host_limit)
         return slot
 
-    async def _follow(self, url: str, target: URL, validators: Validators) -> FetchResult:
+    async def _follow(
+        self,
+        url: str,
+        target: URL,
+        validators: Validators,
+        extra: Mapping[str, str],
+        error_body: bool,
+    ) -> FetchResult:
         session = self._session
         assert session is not None
         hops: list[int] = []
-        headers = validators.request_headers()
+        origin = _origin(target)
         for _ in range(self.policy.max_redirects + 1):
             self._check_literal(url, target, hops)
+            headers = _hop_headers(extra, _same_origin(origin, target))
+            headers.update(validators.request_headers())
             try:
                 async with session.get(target, headers=headers, allow_redirects=False) as resp:
                     location = resp.headers.get("Location")
@@ -251,7 +280,7 @@ class Fetcher:
                         # RFC 9110 §10.2.2: Location may be relative to the request's URL.
                         target = _parse_url(url, location, base=target)
                         continue
-                    return await self._result(url, target, hops, validators, resp)
+                    return await self._result(url, target, hops, validators, resp, error_body)
             except AddressRefused as e:
                 raise AddressRefused(url, e.address, e.reason, _hop(target, hops)) from e
             except aiohttp.ConnectionTimeoutError as e:
@@ -278,6 +307,7 @@ class Fetcher:
         hops: Sequence[int],
         sent: Validators,
         resp: aiohttp.ClientResponse,
+        error_body: bool = False,
     ) -> FetchResult:
         headers = {
             name.lower(): ", ".join(resp.headers.getall(name))  # RFC 9110 §5.3
@@ -294,6 +324,8 @@ class Fetcher:
         elif 200 <= resp.status < 300:
             body = await self._read_body(url, resp)
             validators = Validators(headers.get("etag"), headers.get("last-modified"))
+        elif error_body and resp.status >= 400:
+            body = await self._read_body(url, resp)
         permanent = bool(hops) and all(status in _PERMANENT for status in hops)
         return FetchResult(
             status=resp.status,
@@ -355,6 +387,27 @@ def _parse_url(url: str, reference: str, base: URL | None = None) -> URL:
 
 def _hop(target: URL, hops: Sequence[int]) -> str | None:
     return str(target) if hops else None
+
+
+def _origin(target: URL) -> tuple[str, str, int | None]:
+    """RFC 6454 §4: scheme, host and port (the scheme's default when not given)."""
+    scheme = (target.scheme or "").lower()
+    return scheme, (target.host or "").lower(), target.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _same_origin(origin: tuple[str, str, int | None], target: URL) -> bool:
+    """Whether credentials meant for ``origin`` may go to ``target``: the same origin, or
+    the same host moved from http to https on the default ports (as requests allows)."""
+    hop = _origin(target)
+    if hop == origin:
+        return True
+    return origin == ("http", hop[1], 80) and hop == ("https", origin[1], 443)
+
+
+def _hop_headers(extra: Mapping[str, str], same_origin: bool) -> dict[str, str]:
+    if same_origin:
+        return dict(extra)
+    return {name: value for name, value in extra.items() if name.lower() not in _CREDENTIAL_HEADERS}
 
 
 # --- streaming decoders -------------------------------------------------------------------

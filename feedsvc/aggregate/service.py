@@ -1,0 +1,511 @@
+"""The Aggregator: fetches every partner in the background and keeps their entries (SPEC §8).
+
+One asyncio task per partner waits until the partner is due, then ``refresh``es it:
+fetch (fetch.py) → classify (schedule.py) → parse in a worker (workers.py) → merge (merge.py)
+→ save (state.py) → tell ``on_change`` if ``posts()`` changed. Everything that decides
+something is pure and lives in those modules; this one only sequences them.
+
+- The event loop never blocks: SQLite runs in one dedicated thread (a commit may fsync),
+  parsing in worker processes, the network is asynchronous.
+- Every outcome is a reported result: nothing a partner sends, and no bug met while
+  handling it, escapes ``refresh``; it becomes the partner's state on ``status()``, with the
+  last good entries still in ``posts()``.
+- Time comes from the injected clock, and waiting from the injected ``sleep``, so tests drive
+  the schedule without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from feedsvc.aggregate.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
+from feedsvc.aggregate.merge import (
+    MergeContext,
+    MergeResult,
+    StoredEntry,
+    merge,
+    partner_categories,
+    to_post,
+)
+from feedsvc.aggregate.parse import ParsedFeed
+from feedsvc.aggregate.schedule import (
+    Outcome,
+    Redirect,
+    SchedulePolicy,
+    State,
+    classify,
+    next_delay,
+    track_redirect,
+)
+from feedsvc.aggregate.state import PartnerRecord, Store
+from feedsvc.aggregate.workers import ParserPool
+from feedsvc.clock import Clock, system_clock
+from feedsvc.config import Config, PartnerConfig, parse_duration
+from feedsvc.errors import FeedsvcError, StoreError
+from feedsvc.model import Category, Origin, Post
+from feedsvc.normalize import normalize_lang
+
+__all__ = ["Aggregator", "fetch_policy"]
+
+log = logging.getLogger("feedsvc.aggregate")
+
+_T = TypeVar("_T")
+OnChange = Callable[[], Awaitable[None] | None]
+
+# While waiting for a partner, look at the clock at least this often (seconds): a suspended
+# machine or a clock step must not leave a partner waiting for a stale deadline.
+MAX_NAP = 60.0
+# Part of every body fingerprint: a new merge rule makes unchanged bodies be read again.
+MERGE_VERSION = b"feedsvc-merge-1\x00"
+
+
+def fetch_policy(config: Config) -> FetchPolicy:
+    """The fetcher's limits from ``[aggregator]``."""
+    agg = config.aggregator
+    return FetchPolicy(
+        connect_timeout=parse_duration(agg.connect_timeout, "aggregator.connect_timeout"),
+        total_timeout=parse_duration(agg.timeout, "aggregator.timeout"),
+        max_body_bytes=agg.max_body,
+        allow_private_addresses=agg.allow_private_addresses,
+        allowed_networks=agg.allowed_networks,
+        user_agent=user_agent(config.site.url),
+        per_host_limit=agg.per_host,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Partner:
+    """One [[partners]] table, with what the config gives its entries worked out once."""
+
+    config: PartnerConfig
+    lang: str  # for entries whose feed names no language
+    categories: tuple[Category, ...]
+
+
+class Aggregator:
+    """Partners fetched in the background; their entries as ``Post``s, newest first.
+
+    ``fetcher``, if given, must not be opened yet: the aggregator opens it in ``start`` and
+    closes it in ``stop`` (tests pass one with their own resolver). ``on_change`` is called
+    (and awaited if it returns an awaitable) after a fetch changed what ``posts()`` returns,
+    and only then; changes made while an awaited call runs get one call after it.
+    ``rng`` draws the jitter; ``sleep`` waits between fetches.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = system_clock,
+        fetcher: Fetcher | None = None,
+        on_change: OnChange | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        agg = config.aggregator
+        self._config = config
+        self._clock = clock
+        self._fetcher = fetcher or Fetcher(fetch_policy(config), clock=clock)
+        self._on_change = on_change
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._schedule = SchedulePolicy(
+            interval=parse_duration(agg.interval, "aggregator.interval"),
+            max_backoff=parse_duration(agg.max_backoff, "aggregator.max_backoff"),
+        )
+        self._parser = ParserPool(agg.parse_workers, parse_duration(agg.timeout, "timeout"))
+        site_lang = _lang_or(config.site.language, "en")
+        self._partners = {
+            p.name: _Partner(p, _lang_or(p.lang, site_lang), partner_categories(p.categories))
+            for p in config.partners
+        }
+        self._records = {name: _fresh(p.config) for name, p in self._partners.items()}
+        self._entries: dict[str, Mapping[str, StoredEntry]] = {n: {} for n in self._partners}
+        self._locks = {name: asyncio.Lock() for name in self._partners}
+        self._partner_posts: dict[str, tuple[Post, ...]] = {}
+        self._posts: tuple[Post, ...] | None = None
+        self._io: ThreadPoolExecutor | None = None
+        self._store: Store | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._notifying = False
+        self._dirty = False
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def start(self, *, schedule: bool = True) -> None:
+        """Open the store, the fetcher and the parser workers; load what the store holds;
+        with ``schedule``, start fetching every partner right away, then on its schedule.
+
+        Exceptions: a partner left ``gone`` stays gone (until its configured URL changes),
+        and one that was told to wait (Retry-After) still waits.
+        """
+        if self._io is not None:
+            raise RuntimeError("Aggregator already started")
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="feedsvc-store")
+        try:
+            self._store = await self._in_io(Store.open, self._config.aggregator.store)
+            records = await self._in_io(self._store.partners)
+            entries = await self._in_io(self._store.entries)
+        except BaseException:
+            await self._close_io()
+            raise
+        now = self._now()
+        for name, partner in self._partners.items():
+            record = records.get(name)
+            if record is None:
+                record = _fresh(partner.config)
+            elif record.config_url != partner.config.url:
+                # A new URL starts fetching over; entries and what identifies them are kept,
+                # as identity is (partner name, entry id).
+                record = replace(
+                    _fresh(partner.config),
+                    id_memory=record.id_memory,
+                    unstable_ids=record.unstable_ids,
+                )
+            self._records[name] = _first_fetch(record, now)
+            self._entries[name] = entries.get(name, {})
+        self._invalidate()
+        await self._fetcher.__aenter__()
+        self._parser.start()
+        if schedule:
+            self._tasks = [
+                asyncio.create_task(self._run(name), name=f"feedsvc-partner-{name}")
+                for name in self._partners
+            ]
+
+    async def stop(self) -> None:
+        """Cancel the background tasks; close the fetcher, the parser workers and the store."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._io is None:
+            return
+        await self._fetcher.__aexit__(None, None, None)
+        await self._parser.close()
+        await self._close_io()
+
+    async def _close_io(self) -> None:
+        io, self._io = self._io, None
+        store, self._store = self._store, None
+        if io is None:
+            return
+        if store is not None:
+            await asyncio.get_running_loop().run_in_executor(io, store.close)
+        io.shutdown(wait=True)
+
+    async def _run(self, name: str) -> None:
+        """One partner's schedule: wait until due, refresh, until it is gone."""
+        while True:
+            due = self._records[name].next_fetch
+            if due is None:
+                return  # gone: fetching stops
+            delay = (due - self._now()).total_seconds()
+            if delay > 0:
+                await self._sleep(min(delay, MAX_NAP))
+                continue
+            try:
+                await self.refresh(name)
+            except Exception:
+                # refresh reports partners' failures itself; this is a bug in ours.
+                log.exception("partner %s: refresh failed", name)
+                await self._sleep(self._schedule.interval)
+
+    # --- fetching -------------------------------------------------------------------------
+
+    async def refresh_all(self) -> None:
+        """Fetch every partner once, concurrently (the fetcher's per-host limit applies)."""
+        await asyncio.gather(*(self.refresh(name) for name in self._partners))
+
+    async def refresh(self, name: str) -> None:
+        """Fetch one partner now (a gone one is not fetched). Its failures end up in
+        ``status()``, not here; ``on_change`` is called if ``posts()`` changed."""
+        if name not in self._partners:
+            raise KeyError(f"no partner named {name!r}")
+        if self._store is None:
+            raise RuntimeError("Aggregator.start() first")
+        async with self._locks[name]:
+            changed = await self._refresh(self._partners[name], self._records[name])
+        if changed:
+            await self._notify()
+
+    async def _refresh(self, partner: _Partner, record: PartnerRecord) -> bool:
+        name = partner.config.name
+        if record.state == State.GONE:
+            return False
+        now = self._now()
+        result: FetchResult | None = None
+        parsed: ParsedFeed | None = None
+        merged: MergeResult | None = None
+        fingerprint = record.fingerprint
+        try:
+            validators = Validators(record.etag, record.last_modified)
+            result = await self._fetcher.fetch(record.url, validators)
+            outcome = classify(result)
+            if outcome.modified:
+                fingerprint = self._fingerprint(result.body)
+                # An identical body (a server without validators) changes nothing: skip it.
+                if fingerprint != record.fingerprint:
+                    parsed = await self._parser.parse(result.body, result.url, result.headers)
+                    merged = self._merge(partner, record, parsed, result.url, now)
+        except Exception as e:  # a fetch, parse or merge failure is this partner's state
+            if not isinstance(e, FeedsvcError):
+                log.exception("partner %s: unexpected error", name)
+            outcome = classify(e)
+            if result is not None:
+                outcome = replace(outcome, status=result.status)
+            parsed = merged = None
+        new = self._next_record(record, outcome, result, parsed, merged, fingerprint, now)
+        try:
+            upserts, deletes = (merged.upserts, merged.deletes) if merged else ((), ())
+            await self._in_io(self._save, new, upserts, deletes)
+        except StoreError as e:
+            log.error("partner %s: %s", name, e)
+            new = replace(new, last_error=str(e))
+        self._records[name] = new
+        _log_transition(name, record, new)
+        changed = merged is not None and merged.changed
+        if merged is not None:
+            self._entries[name] = merged.entries
+        if changed or self._origin(partner, record) != self._origin(partner, new):
+            self._invalidate(name)
+            return True
+        return False
+
+    def _save(self, record: PartnerRecord, upserts: Any, deletes: Any) -> None:
+        """In the store's thread."""
+        if self._store is None:
+            raise StoreError(self._config.aggregator.store, "the aggregator is stopped")
+        self._store.save(record, upserts, deletes)
+
+    def _fingerprint(self, body: bytes) -> str:
+        """What makes a merge give the same entries: the body and the settings merge uses."""
+        settings = (
+            f"{self._config.site.id_authority}|{self._config.feeds.summary_length}|"
+            f"{self._config.aggregator.retention}|"
+        )
+        return hashlib.sha256(MERGE_VERSION + settings.encode() + body).hexdigest()
+
+    def _merge(
+        self, partner: _Partner, record: PartnerRecord, parsed: ParsedFeed, url: str, now: datetime
+    ) -> MergeResult:
+        ctx = MergeContext(
+            partner=partner.config.name,
+            id_authority=self._config.site.id_authority,
+            feed_url=url,
+            summary_length=self._config.feeds.summary_length,
+            retention=self._config.aggregator.retention,
+            now=now,
+        )
+        entries = self._entries[partner.config.name]
+        return merge(parsed, entries, record.id_memory, record.unstable_ids, ctx)
+
+    def _next_record(
+        self,
+        record: PartnerRecord,
+        outcome: Outcome,
+        result: FetchResult | None,
+        parsed: ParsedFeed | None,
+        merged: MergeResult | None,
+        fingerprint: str | None,
+        now: datetime,
+    ) -> PartnerRecord:
+        ok = outcome.state is State.OK
+        failures = 0 if ok else record.failures + 1
+        delay = next_delay(outcome, failures, self._schedule, self._rng)
+        redirect = track_redirect(
+            Redirect(record.url, record.pending_url, record.pending_count),
+            outcome,
+            result.permanent_url if result is not None else None,
+        )
+        # Validators are kept only from a response we used: a 200 that failed to parse must
+        # be fetched whole next time, not answered with a 304 that hides the failure.
+        validators = result.validators if ok and result is not None else None
+        return replace(
+            record,
+            url=redirect.url,
+            pending_url=redirect.pending_url,
+            pending_count=redirect.pending_count,
+            moved_at=now if redirect.moved else record.moved_at,
+            moved_from=record.url if redirect.moved else record.moved_from,
+            etag=validators.etag if validators else record.etag,
+            last_modified=validators.last_modified if validators else record.last_modified,
+            state=outcome.state.value,
+            last_status=outcome.status,
+            last_error=outcome.error,
+            bozo=parsed.bozo if parsed is not None and merged is not None else record.bozo,
+            failures=failures,
+            last_fetch=now,
+            last_success=now if ok else record.last_success,
+            next_fetch=now + timedelta(seconds=delay) if delay is not None else None,
+            feed_link=parsed.link if parsed is not None and merged else record.feed_link,
+            fingerprint=fingerprint if ok else record.fingerprint,
+            id_memory=merged.id_memory if merged else record.id_memory,
+            unstable_ids=merged.unstable_ids if merged else record.unstable_ids,
+        )
+
+    async def _notify(self) -> None:
+        """Call on_change; changes that land while an awaited call runs are coalesced into
+        one more call after it, so 200 partners changing at start-up do not queue 200
+        rebuilds of the merged feeds."""
+        if self._on_change is None:
+            return
+        self._dirty = True
+        if self._notifying:
+            return  # the running call goes round once more
+        self._notifying = True
+        try:
+            while self._dirty:
+                self._dirty = False
+                try:
+                    result = self._on_change()
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("aggregator on_change callback failed")
+        finally:
+            self._notifying = False
+
+    # --- what is published ----------------------------------------------------------------
+
+    def posts(self) -> tuple[Post, ...]:
+        """Every stored partner entry as a Post: published descending, then id ascending.
+
+        An id two partners share (both republishing one entry) is published once.
+        """
+        if self._posts is None:
+            every = [post for name in self._partners for post in self._posts_of(name)]
+            # Two stable sorts, as normalize_posts: id ascending breaks ties between equal dates.
+            ordered = sorted(every, key=lambda p: p.id)
+            ordered.sort(key=lambda p: p.published, reverse=True)
+            seen: set[str] = set()
+            self._posts = tuple(p for p in ordered if not (p.id in seen or seen.add(p.id)))
+        return self._posts
+
+    def _posts_of(self, name: str) -> tuple[Post, ...]:
+        cached = self._partner_posts.get(name)
+        if cached is None:
+            partner, record = self._partners[name], self._records[name]
+            origin = self._origin(partner, record)
+            fallback = origin.home_url or record.url
+            cached = tuple(
+                to_post(
+                    e,
+                    origin,
+                    lang=partner.lang,
+                    categories=partner.categories,
+                    fallback_url=fallback,
+                )
+                for e in self._entries[name].values()
+            )
+            self._partner_posts[name] = cached
+        return cached
+
+    def _origin(self, partner: _Partner, record: PartnerRecord) -> Origin:
+        config = partner.config
+        home = config.home or record.feed_link or None
+        return Origin(name=config.name, title=config.title, feed_url=record.url, home_url=home)
+
+    def _invalidate(self, name: str | None = None) -> None:
+        if name is None:
+            self._partner_posts.clear()
+        else:
+            self._partner_posts.pop(name, None)
+        self._posts = None
+
+    def status(self) -> list[dict[str, Any]]:
+        """One JSON-able dict per partner, in config order, for /status."""
+        return [
+            _status(p.config, self._records[name], len(self._entries[name]))
+            for name, p in self._partners.items()
+        ]
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+    async def _in_io(self, func: Callable[..., _T], *args: Any) -> _T:
+        if self._io is None:  # stop() ran while a refresh was on its way
+            raise StoreError(self._config.aggregator.store, "the aggregator is stopped")
+        return await asyncio.get_running_loop().run_in_executor(self._io, func, *args)
+
+
+def _fresh(partner: PartnerConfig) -> PartnerRecord:
+    return PartnerRecord(name=partner.name, config_url=partner.url, url=partner.url)
+
+
+def _first_fetch(record: PartnerRecord, now: datetime) -> PartnerRecord:
+    """When to fetch first after start: now, unless gone or asked to wait."""
+    if record.state == State.GONE:
+        return replace(record, next_fetch=None)
+    waiting = record.state == State.BACKOFF and record.next_fetch and record.next_fetch > now
+    return record if waiting else replace(record, next_fetch=now)
+
+
+def _lang_or(tag: str, default: str) -> str:
+    try:
+        return normalize_lang(tag) if tag else default
+    except ValueError:
+        return default
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> dict[str, Any]:
+    moved = record.url != config.url
+    note = None
+    if moved and record.moved_at is not None:
+        note = (
+            f"moved permanently to {record.url} (the same 301/308 on two fetches in a row, "
+            f"{record.moved_at.isoformat()}); update partners[].url in the config"
+        )
+    elif record.pending_url:
+        note = (
+            f"permanently redirected to {record.pending_url} on the last fetch; the URL "
+            "changes if the next fetch is redirected the same way"
+        )
+    return {
+        "name": config.name,
+        "title": config.title,
+        "url": record.url,
+        "original_url": config.url,
+        "moved": moved,
+        "moved_note": note,
+        "state": record.state,
+        "last_status": record.last_status,
+        "last_error": record.last_error,
+        "bozo": record.bozo,
+        "entries": entries,
+        "failures": record.failures,
+        "last_fetch": _iso(record.last_fetch),
+        "last_success": _iso(record.last_success),
+        "next_fetch": _iso(record.next_fetch),
+        "unstable_ids": record.unstable_ids,
+    }
+
+
+def _log_transition(name: str, old: PartnerRecord, new: PartnerRecord) -> None:
+    if new.url != old.url:
+        log.warning("partner %s: moved permanently from %s to %s", name, old.url, new.url)
+    if new.state == old.state and new.last_error == old.last_error:
+        return
+    if new.state == State.OK:
+        log.info("partner %s: ok (HTTP %s)", name, new.last_status)
+    elif new.state == State.GONE:
+        log.warning("partner %s: gone (410); no longer fetched", name)
+    else:
+        log.warning(
+            "partner %s: %s: %s; next attempt %s", name, new.state, new.last_error, new.next_fetch
+        )

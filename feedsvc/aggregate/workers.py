@@ -1,0 +1,127 @@
+"""Parsing off the event loop (SPEC §8), in worker processes that can be killed.
+
+feedparser is pure Python and can be slow on crafted input; in a thread it would still hold
+the GIL against the server, and could not be stopped. So ``parse_feed`` runs in a small
+``ProcessPoolExecutor``: the server process only pickles bytes out and a ``ParsedFeed`` back.
+A parse that overruns its time limit gets its workers killed and the pool replaced; a worker
+that dies (killed by the OOM killer, say) breaks the pool, which is replaced the same way.
+
+The workers are started by a forkserver that has already imported the parser: forking from
+the server process itself (which runs threads: the store's, the resolver's) can deadlock,
+and spawning a fresh interpreter per worker costs a second of imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from feedsvc.aggregate.parse import ParsedFeed, parse_feed
+from feedsvc.errors import FeedParseError
+
+__all__ = ["ParserPool"]
+
+log = logging.getLogger("feedsvc.aggregate")
+
+_PRELOAD = ["feedsvc.aggregate.workers"]
+_CLOSE_TIMEOUT = 5.0  # seconds
+
+
+class ParserPool:
+    """``await pool.parse(body, url, headers)`` in a worker; ``workers=0`` means one thread."""
+
+    def __init__(self, workers: int, timeout: float) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self._executor: Executor | None = None
+
+    def start(self) -> None:
+        self._executor = self._new_executor()
+
+    async def close(self) -> None:
+        """Shut the workers down; a worker still busy after a few seconds is killed."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        executor.shutdown(wait=False, cancel_futures=True)
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await asyncio.to_thread(executor.shutdown, wait=True)
+        except TimeoutError:
+            _kill_workers(executor)
+
+    def _new_executor(self) -> Executor:
+        if self.workers == 0:
+            return ThreadPoolExecutor(1, thread_name_prefix="feedsvc-parse")
+        context = multiprocessing.get_context("forkserver")
+        # Only takes effect when the forkserver starts; it is shared by the whole process.
+        context.set_forkserver_preload(_PRELOAD)
+        return ProcessPoolExecutor(self.workers, mp_context=context)
+
+    async def parse(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+        """parse_feed(body, url, headers) off the loop; FeedParseError on timeout or crash."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            executor = self._executor
+            if executor is None:
+                raise RuntimeError("ParserPool is not started")
+            try:
+                async with asyncio.timeout(self.timeout):
+                    # submit() itself raises BrokenProcessPool once the pool knows it is broken.
+                    result = await loop.run_in_executor(executor, _parse, body, url, dict(headers))
+                if isinstance(result, _Failure):
+                    raise FeedParseError(result.url, result.message)
+                return result
+            except TimeoutError as e:
+                self._replace(executor)
+                raise FeedParseError(url, f"parsing took longer than {self.timeout:g} s") from e
+            except BrokenProcessPool as e:
+                # Another partner's parse may have broken the pool (killed on timeout), so
+                # this document gets one more try in the new pool.
+                self._replace(executor)
+                if attempt == 2:
+                    raise FeedParseError(url, "the parser process died") from e
+        raise AssertionError("unreachable")
+
+    def _replace(self, broken: Executor) -> None:
+        if self._executor is not broken:
+            return  # someone already replaced it
+        log.warning("replacing the feed parser workers")
+        broken.shutdown(wait=False, cancel_futures=True)
+        # A thread cannot be stopped: it finishes on its own, and its result is dropped.
+        _kill_workers(broken)
+        self._executor = self._new_executor()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    url: str
+    message: str
+
+
+def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed | _Failure:
+    """parse_feed in a worker. Its FeedParseError comes back as a value: exceptions whose
+    __init__ takes other arguments than their message do not unpickle, and a result that
+    fails to unpickle breaks the whole pool."""
+    try:
+        return parse_feed(body, url, headers)
+    except FeedParseError as e:
+        return _Failure(e.url, e.message)
+
+
+def _kill_workers(executor: Executor) -> None:
+    """Stop a process pool's workers now, whatever they are doing.
+
+    ProcessPoolExecutor has no public way to do this before Python 3.14
+    (``terminate_workers``), so this reads its process table, and does nothing if that
+    ever goes away.
+    """
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.kill()
