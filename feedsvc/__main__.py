@@ -63,12 +63,12 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from feedsvc.pipeline import build_snapshot
-    from feedsvc.store import SnapshotRef
+    from feedsvc.live import Publisher
     from feedsvc.web.app import create_app
 
-    snapshot = build_snapshot(config)
-    status = snapshot.status
+    publisher = Publisher(config)
+    ref = publisher.build()
+    status = ref.current.status
     log.info(
         "serving %d posts in %d feeds (%d skipped) at %s",
         status["posts"],
@@ -78,7 +78,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     )
     for problem in status["skipped"]:
         log.warning("skipped %s:%s: %s", problem["path"], problem["line"], problem["message"])
-    app = create_app(SnapshotRef(snapshot))
+    app = create_app(ref, status=publisher.status)
+    app.cleanup_ctx.append(publisher.lifespan)
     web.run_app(
         app,
         host=config.server.host,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -106,7 +106,7 @@ class RawPost:
     default_lang: str | None = None
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -124,7 +124,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
-class FeedKind(str, Enum):
+class FeedKind(StrEnum):
     SITE = "site"
     CATEGORY = "category"
     LANGUAGE = "language"

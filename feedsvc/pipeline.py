@@ -7,25 +7,37 @@ processes and replicas (SPEC §7 "Determinism").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Collection, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
+from feedsvc.aggregate.fetch import Fetcher
 from feedsvc.clock import Clock, system_clock
-from feedsvc.config import Config
+from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
-from feedsvc.feeds import build_feeds, newest_update
+from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
 from feedsvc.model import Feed, Post, Problem
 from feedsvc.normalize import normalize_posts
 from feedsvc.parallel import parallel_map
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
-from feedsvc.sources import read_source
+from feedsvc.sources import (
+    REMOTE_READERS,
+    SourceResult,
+    read_remote_source,
+    read_source,
+    source_fetch_policy,
+)
 from feedsvc.store import Encoded, Resource, Snapshot, encode, resource_from
 from feedsvc.urls import MEDIA_TYPES, feed_path
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +61,83 @@ class Document:
     encoded: Encoded
 
 
-def load_posts(config: Config, workers: int | None = None) -> LoadResult:
-    """Read every source and normalize its posts; a bad post or source is a Problem.
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """One source's last good read, and its last error (None when the last read worked).
 
-    ``workers`` processes normalize (default: one per core; 1 keeps it in-process).
+    A source that fails keeps its last good posts (SPEC §9 "last good wins").
     """
+
+    name: str
+    type: str
+    result: SourceResult | None
+    error: str | None = None
+    last_success: datetime | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "posts": len(self.result.posts) if self.result else 0,
+            "last_success": self.last_success.isoformat() if self.last_success else None,
+            "error": self.error,
+        }
+
+
+async def read_sources(
+    config: Config,
+    previous: Mapping[str, SourceState] | None = None,
+    *,
+    only: Collection[str] | None = None,
+    clock: Clock = system_clock,
+) -> dict[str, SourceState]:
+    """Read every source (or those named in ``only``), concurrently; remote ones through
+    the one Fetcher and conditionally against their previous result."""
+    previous = previous or {}
+    wanted = [s for s in config.sources if only is None or s.name in only]
+    needs_fetcher = any(s.type in REMOTE_READERS for s in wanted)
+    async with contextlib.AsyncExitStack() as stack:
+        fetcher = None
+        if needs_fetcher:
+            fetcher = await stack.enter_async_context(Fetcher(source_fetch_policy(config)))
+
+        async def read(source: SourceConfig) -> SourceState:
+            old = previous.get(source.name)
+            last = old.result if old else None
+            try:
+                if source.type in REMOTE_READERS:
+                    assert fetcher is not None
+                    result = await read_remote_source(source, fetcher, last)
+                else:
+                    result = await asyncio.to_thread(read_source, source)
+            except SourceError as e:
+                return SourceState(
+                    source.name, source.type, last, e.message, old.last_success if old else None
+                )
+            return SourceState(source.name, source.type, result, None, clock())
+
+        fresh = await asyncio.gather(*(read(source) for source in wanted))
+    states = {state.name: state for state in fresh}
+    return {
+        s.name: states.get(s.name) or previous.get(s.name) or SourceState(s.name, s.type, None)
+        for s in config.sources
+    }
+
+
+def normalize_sources(
+    states: Mapping[str, SourceState], config: Config, workers: int | None = None
+) -> LoadResult:
+    """Normalize every source's last good posts; a bad post or a failing source is a
+    Problem. ``workers`` processes normalize (default: one per core; 1: in-process)."""
     raws = []
     problems: list[Problem] = []
-    sources = []
     for source in config.sources:
-        try:
-            result = read_source(source)
-        except SourceError as e:
-            problems.append(Problem(source.path or source.url, 0, e.message))
-            sources.append({"name": source.name, "type": source.type, "error": e.message})
-            continue
-        raws.extend(result.posts)
-        problems.extend(result.problems)
-        sources.append(
-            {"name": source.name, "type": source.type, "posts": len(result.posts), "error": None}
-        )
+        state = states[source.name]
+        if state.error is not None:
+            problems.append(Problem(source.path or source.url, 0, state.error))
+        if state.result is not None:
+            raws.extend(state.result.posts)
+            problems.extend(state.result.problems)
     normalized = normalize_posts(
         raws, config, mapper=lambda func, items: parallel_map(func, items, workers)
     )
@@ -76,45 +145,64 @@ def load_posts(config: Config, workers: int | None = None) -> LoadResult:
         posts=normalized.posts,
         problems=(*problems, *normalized.problems),
         drafts=normalized.drafts,
-        sources=tuple(sources),
+        sources=tuple(states[s.name].status() for s in config.sources),
+    )
+
+
+def load_posts(config: Config, workers: int | None = None) -> LoadResult:
+    """Read every source and normalize its posts: the synchronous entry point."""
+    return normalize_sources(_run_sync(read_sources(config)), config, workers)
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coroutine`` to the end from synchronous code, even under a running loop
+    (then in a thread of its own, as one loop per thread is all asyncio allows)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def render_context(config: Config) -> RenderContext:
+    return RenderContext(
+        site=config.site,
+        feeds=config.feeds,
+        public_url=config.public_url,
+        formats=config.feeds.formats,
     )
 
 
 def render_documents(
     feeds: Sequence[Feed], config: Config, workers: int | None = None
 ) -> list[Document]:
-    """Every feed in every configured format, plus the index page and the OPML, encoded.
-
-    Feeds render and compress in ``workers`` processes (default: one per core).
-    """
-    ctx = RenderContext(
-        site=config.site,
-        feeds=config.feeds,
-        public_url=config.public_url,
-        formats=config.feeds.formats,
-    )
+    """Every given feed in every configured format, encoded, in ``workers`` processes."""
+    ctx = render_context(config)
     # A post sits in up to five feeds (site, category, language, both, archive): its
     # entry is rendered once per format (per worker) and spliced into each.
     cache = FragmentCache(ctx)
     jobs = [(index, fmt) for index in range(len(feeds)) for fmt in config.feeds.formats]
     render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache)
-    documents = parallel_map(render, jobs, workers)
-    site_updated = newest_update(p for feed in feeds for p in feed.posts)
-    documents.append(
+    return parallel_map(render, jobs, workers)
+
+
+def render_pages(feeds: Sequence[Feed], config: Config) -> list[Document]:
+    """The index page and the OPML, which list every feed."""
+    ctx = render_context(config)
+    site_updated = max((feed.updated for feed in feeds), default=EPOCH)
+    return [
         Document(
             "/", "text/html; charset=utf-8", site_updated, False, encode(render_index(feeds, ctx))
-        )
-    )
-    documents.append(
+        ),
         Document(
             "/feeds.opml",
             "text/x-opml; charset=utf-8",
             site_updated,
             True,
             encode(render_opml(feeds, ctx)),
-        )
-    )
-    return documents
+        ),
+    ]
 
 
 def _render_feed(
@@ -142,15 +230,63 @@ def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> 
     }
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedSite:
+    """Every feed by path and every served resource, as one build left them."""
+
+    feeds: Mapping[str, Feed]
+    resources: Mapping[str, Resource]
+    # Paths of the feeds this build rendered; the others kept their bytes and ETags.
+    rerendered: tuple[str, ...]
+
+
+def all_feeds(
+    site_posts: Sequence[Post], config: Config, partner_posts: Sequence[Post] = ()
+) -> tuple[Feed, ...]:
+    """The site's feeds and, in aggregator mode, the partners' and the network's."""
+    return build_feeds(site_posts, config, partner_posts) + build_partner_feeds(
+        site_posts, partner_posts, config
+    )
+
+
+def render_site(
+    feeds: Sequence[Feed],
+    config: Config,
+    previous: RenderedSite | None = None,
+    workers: int | None = None,
+) -> RenderedSite:
+    """Render the feeds that differ from ``previous``; reuse the others' resources.
+
+    Feeds are frozen values, so "differs" is plain equality: a feed whose posts, title
+    and links are all equal renders to the same bytes, so it keeps its bytes and ETag.
+    """
+    old = previous.feeds if previous is not None else {}
+    changed = [feed for feed in feeds if old.get(feed.path) != feed]
+    changed_paths = {feed.path for feed in changed}
+    resources: dict[str, Resource] = {}
+    if previous is not None:
+        for feed in feeds:
+            if feed.path not in changed_paths:
+                for fmt in config.feeds.formats:
+                    path = feed_path(feed.path, fmt)
+                    resources[path] = previous.resources[path]
+    max_age = config.feeds.max_age
+    for d in [*render_documents(changed, config, workers), *render_pages(feeds, config)]:
+        resources[d.path] = resource_from(
+            d.encoded, d.content_type, d.last_modified, max_age, d.cors
+        )
+    return RenderedSite(
+        feeds={feed.path: feed for feed in feeds},
+        resources=resources,
+        rerendered=tuple(feed.path for feed in changed),
+    )
+
+
 def build_snapshot(
     config: Config, clock: Clock = system_clock, workers: int | None = None
 ) -> Snapshot:
-    """Load, normalize, group, render and compress everything served."""
+    """Load, normalize, group, render and compress everything served (no partners)."""
     loaded = load_posts(config, workers)
-    feeds = build_feeds(loaded.posts, config)
-    max_age = config.feeds.max_age
-    resources: dict[str, Resource] = {
-        d.path: resource_from(d.encoded, d.content_type, d.last_modified, max_age, d.cors)
-        for d in render_documents(feeds, config, workers)
-    }
-    return Snapshot(resources=resources, status=status_of(loaded, feeds, clock()))
+    feeds = all_feeds(loaded.posts, config)
+    rendered = render_site(feeds, config, workers=workers)
+    return Snapshot(resources=rendered.resources, status=status_of(loaded, feeds, clock()))

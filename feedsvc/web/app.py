@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
@@ -33,12 +36,18 @@ class EveryPath(web.PlainResource):
         return True
 
 
-def create_app(ref: SnapshotRef, *, clock: Clock = system_clock) -> web.Application:
-    """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years."""
+def create_app(
+    ref: SnapshotRef,
+    *,
+    clock: Clock = system_clock,
+    status: Callable[[], Mapping[str, Any]] | None = None,
+) -> web.Application:
+    """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;
+    ``status`` gives /status live (default: the status of the current snapshot)."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
     app = web.Application()
     app[SNAPSHOT_REF] = ref
-    handlers = Handlers(ref, clock)
+    handlers = Handlers(ref, clock, status)
     # Every route takes every method ("*") and answers 405 itself: the catch-all would
     # otherwise turn "POST /healthz" into a 404. Allowed everywhere: GET, HEAD, OPTIONS.
     app.router.add_route("*", "/healthz", guard(handlers.healthz))

@@ -8,6 +8,10 @@ and the conditional-request rules only when the request carries a validator. It 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
@@ -59,9 +63,16 @@ class Handlers:
     They are synchronous (nothing here waits) and app.py wraps each in ``errors.guard``.
     """
 
-    def __init__(self, ref: SnapshotRef, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        ref: SnapshotRef,
+        clock: Clock = system_clock,
+        status: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         self._ref = ref
         self._clock = clock
+        # Live status (partners are fetched between snapshots); None serves the snapshot's.
+        self._status = status
 
     def resource(self, request: web.Request) -> web.StreamResponse:
         """GET/HEAD/OPTIONS of a feed, the feed list, the OPML; 404/405/406/412 otherwise."""
@@ -135,12 +146,14 @@ class Handlers:
                 return options_response(cors=True)
             return method_not_allowed(method, request.path)
         snapshot = self._ref.current
+        status = snapshot.status if self._status is None else self._status()
         accept = request.headers.get(hdrs.ACCEPT)
         if accept is not None and prefers_html(accept):
-            return web.Response(
-                body=render_status_html(snapshot.status), headers=_STATUS_HTML_HEADERS
-            )
-        return web.Response(body=snapshot.status_json, headers=_STATUS_JSON_HEADERS)
+            return web.Response(body=render_status_html(status), headers=_STATUS_HTML_HEADERS)
+        if self._status is None:
+            return web.Response(body=snapshot.status_json, headers=_STATUS_JSON_HEADERS)
+        body = json.dumps(status, indent=2, ensure_ascii=False).encode("utf-8")
+        return web.Response(body=body, headers=_STATUS_JSON_HEADERS)
 
     def healthz(self, request: web.Request) -> web.StreamResponse:
         """Liveness: the process answers. It says nothing of sources (see /status)."""

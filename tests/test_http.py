@@ -1,0 +1,329 @@
+"""The web layer through a real aiohttp app: negotiation, headers, errors, status, swaps."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from datetime import UTC, datetime
+
+import brotli
+import pytest
+
+from feedsvc.store import Snapshot, SnapshotRef, make_resource
+from feedsvc.web import SNAPSHOT_REF, create_app
+from feedsvc.web.encoding import choose_coding, parse_accept_encoding
+from feedsvc.web.status import prefers_html
+
+UPDATED = datetime(2022, 9, 1, 12, 30, 15, tzinfo=UTC)
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
+ATOM = b'<?xml version="1.0" encoding="utf-8"?><feed>' + b"<entry>caf\xc3\xa9</entry>" * 300
+JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "items": []}'
+INDEX = b"<!DOCTYPE html><title>Feeds</title>"
+FIREFOX_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def site(status: dict | None = None) -> Snapshot:
+    return Snapshot(
+        {
+            "/feed.atom": make_resource(ATOM, ATOM_TYPE, UPDATED, 300, cors=True),
+            "/category/children-and-youth.json": make_resource(
+                JSON_FEED, JSON_FEED_TYPE, UPDATED, 300, cors=True
+            ),
+            "/": make_resource(INDEX, "text/html; charset=utf-8", UPDATED, 60, cors=False),
+        },
+        status if status is not None else {"posts": 3, "sources": [{"name": "posts"}]},
+    )
+
+
+@pytest.fixture
+def ref() -> SnapshotRef:
+    return SnapshotRef(site())
+
+
+@pytest.fixture
+async def client(aiohttp_client, ref):
+    # Bodies are checked as sent: the client must not decompress them.
+    return await aiohttp_client(create_app(ref), auto_decompress=False)
+
+
+# ---- Accept-Encoding, RFC 9110 §12.5.3 ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "coding"),
+    [
+        ("gzip, deflate, br", "br"),
+        ("br", "br"),
+        ("gzip", "gzip"),
+        ("x-gzip", "gzip"),
+        ("GZIP", "gzip"),
+        ("deflate", "identity"),
+        ("identity", "identity"),
+        ("", "identity"),  # an empty value asks for no coding
+        ("*", "br"),
+        ("gzip;q=1.0, br;q=0.5", "gzip"),  # the higher weight wins…
+        ("gzip;q=0.8, br;q=0.8", "br"),  # …and ties go to br
+        ("br;q=0, gzip", "gzip"),
+        ("br;q=0, gzip;q=0", "identity"),
+        ("*;q=0, identity", "identity"),
+        ("*;q=0.5, br;q=0", "gzip"),
+        ("gzip;q=0.001", "gzip"),  # listed at any weight beats an unlisted identity
+        ("identity;q=0.5, gzip;q=0.1", "identity"),
+        ("gzip;q=2", "identity"),  # an invalid qvalue drops the member
+        ("identity;q=0", None),  # nothing acceptable: 406
+        ("*;q=0", None),
+        ("deflate, identity;q=0", None),
+    ],
+)
+def test_choose_coding(accept_encoding, coding):
+    assert choose_coding(accept_encoding) == coding
+
+
+def test_parse_accept_encoding():
+    assert parse_accept_encoding(" gzip ; q=0.5 ,br;Q=1, ,x-gzip;q=0.7") == {
+        "gzip": 0.7,
+        "br": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "coding"),
+    [("br, gzip", "br"), ("gzip", "gzip"), ("identity", None), ("deflate", None)],
+)
+async def test_each_coding_is_sent_with_its_own_etag(client, ref, accept_encoding, coding):
+    resource = ref.current.resources["/feed.atom"]
+    response = await client.get("/feed.atom", headers={"Accept-Encoding": accept_encoding})
+    assert response.status == 200
+    body = await response.read()
+    assert response.headers.get("Content-Encoding") == coding
+    assert response.headers["Content-Length"] == str(len(body))
+    decoded = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding](body)
+    assert decoded == ATOM
+    representation = {"br": resource.br, "gzip": resource.gzip, None: resource.identity}[coding]
+    assert response.headers["ETag"] == representation.etag
+
+
+async def test_no_accept_encoding_gets_identity(client):
+    response = await client.get("/feed.atom", skip_auto_headers=["Accept-Encoding"])
+    assert "Content-Encoding" not in response.headers
+    assert await response.read() == ATOM
+
+
+async def test_nothing_acceptable_is_406(client):
+    response = await client.get("/feed.atom", headers={"Accept-Encoding": "identity;q=0"})
+    assert response.status == 406
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert await response.text() == (
+        "406 Not Acceptable: no acceptable content coding; this server sends br, gzip or identity\n"
+    )
+
+
+# ---- the headers of a 200 -----------------------------------------------------------
+
+
+async def test_feed_headers(client, ref):
+    response = await client.get("/feed.atom", headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == ATOM_TYPE
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["ETag"] == ref.current.resources["/feed.atom"].gzip.etag
+    assert response.headers["Last-Modified"] == "Thu, 01 Sep 2022 12:30:15 GMT"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag"
+
+
+async def test_json_feed_has_its_type_and_cors(client):
+    response = await client.get("/category/children-and-youth.json")
+    assert response.headers["Content-Type"] == JSON_FEED_TYPE
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_a_resource_without_cors_has_no_cors_header(client):
+    response = await client.get("/", headers={"Accept-Encoding": "identity"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert await response.read() == INDEX
+
+
+async def test_percent_encoded_path_is_the_same_feed(client):
+    response = await client.get("/%66eed.atom", headers={"Accept-Encoding": "identity"})
+    assert await response.read() == ATOM
+
+
+async def test_head_is_get_without_the_body(client):
+    for coding in ("br", "gzip", "identity"):
+        get = await client.get("/feed.atom", headers={"Accept-Encoding": coding})
+        head = await client.head("/feed.atom", headers={"Accept-Encoding": coding})
+        assert head.status == 200
+        assert await head.read() == b""
+        ignored = {"Date"}
+        assert {k: v for k, v in head.headers.items() if k not in ignored} == {
+            k: v for k, v in get.headers.items() if k not in ignored
+        }
+        assert head.headers["Content-Length"] == str(len(await get.read()))
+
+
+# ---- OPTIONS and CORS preflight -----------------------------------------------------
+
+
+async def test_cors_preflight_on_a_feed(client):
+    response = await client.options(
+        "/feed.atom",
+        headers={
+            "Origin": "https://partner.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert response.status == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    assert response.headers["Access-Control-Allow-Headers"] == "*"
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert await response.read() == b""
+
+
+async def test_options_without_cors_lists_methods_only(client):
+    response = await client.options("/")
+    assert response.status == 204
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# ---- errors: one body shape ---------------------------------------------------------
+
+
+async def test_unknown_path_is_404_with_a_helpful_body(client):
+    response = await client.get("/nope.atom?x=1")
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert await response.text() == (
+        "404 Not Found: no feed at /nope.atom — every feed is listed at /\n"
+    )
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+async def test_known_path_with_a_wrong_method_is_405(client, method):
+    response = await client.request(method, "/feed.atom")
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert await response.text() == (
+        f"405 Method Not Allowed: {method} is not allowed on /feed.atom; use GET or HEAD\n"
+    )
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/status"])
+async def test_wrong_method_on_builtin_paths_is_405(client, path):
+    response = await client.post(path)
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+async def test_wrong_method_on_an_unknown_path_is_404(client):
+    response = await client.post("/nope")
+    assert response.status == 404
+
+
+async def test_a_trailing_slash_is_another_path(client):
+    assert (await client.get("/healthz/")).status == 404
+    assert (await client.get("/feed.atom/")).status == 404
+
+
+async def test_unexpected_error_is_500_in_the_same_shape_and_logged(aiohttp_client, caplog):
+    class BrokenRef:
+        @property
+        def current(self) -> Snapshot:
+            raise RuntimeError("boom")
+
+    client = await aiohttp_client(create_app(BrokenRef()))  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="feedsvc.web"):
+        response = await client.get("/feed.atom")
+    assert response.status == 500
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert await response.text() == (
+        "500 Internal Server Error: the server failed to answer; the error is logged\n"
+    )
+    assert "GET /feed.atom" in caplog.text
+    assert "RuntimeError: boom" in caplog.text
+
+
+# ---- /healthz and /status -----------------------------------------------------------
+
+
+async def test_healthz(client):
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert await response.text() == "ok"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html;q=0.5, */*"])
+async def test_status_json(client, accept):
+    headers = {} if accept is None else {"Accept": accept}
+    response = await client.get("/status", headers=headers, skip_auto_headers=["Accept"])
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Vary"] == "Accept"
+    assert json.loads(await response.read()) == {"posts": 3, "sources": [{"name": "posts"}]}
+
+
+async def test_status_html_for_browsers_escapes_everything(aiohttp_client):
+    hostile = '<script>alert("x")</script>'
+    ref = SnapshotRef(
+        site({"partners": [{"name": hostile, "error": "a & b", "ok": False, hostile: None}]})
+    )
+    client = await aiohttp_client(create_app(ref))
+    response = await client.get("/status", headers={"Accept": FIREFOX_ACCEPT})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    page = await response.text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "a &amp; b" in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        (FIREFOX_ACCEPT, True),
+        ("text/html", True),
+        ("text/*", True),
+        ("*/*", False),
+        ("application/json", False),
+        ("application/json, text/html;q=0.9", False),
+        ("text/html, application/json", False),  # a tie goes to JSON
+        ("text/html;q=0.9, application/*;q=0.5", True),
+        ("", False),
+    ],
+)
+def test_prefers_html(accept, html):
+    assert prefers_html(accept) is html
+
+
+# ---- what is served is ref.current --------------------------------------------------
+
+
+async def test_swapping_the_snapshot_is_seen_by_the_next_request(client, ref):
+    assert (await client.get("/feeds.opml")).status == 404
+    opml = make_resource(b"<opml/>", "text/x-opml; charset=utf-8", UPDATED, 300, cors=True)
+    ref.current = Snapshot({"/feeds.opml": opml}, {"posts": 0})
+    response = await client.get("/feeds.opml", headers={"Accept-Encoding": "identity"})
+    assert response.status == 200
+    assert await response.read() == b"<opml/>"
+    assert (await client.get("/feed.atom")).status == 404
+    assert json.loads(await (await client.get("/status")).read()) == {"posts": 0}
+
+
+async def test_the_ref_is_on_the_app(ref):
+    assert create_app(ref)[SNAPSHOT_REF] is ref

@@ -1,0 +1,160 @@
+"""The store: precompressed representations, strong ETags, precomputed headers, snapshots."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import brotli
+import pytest
+
+from feedsvc.store import (
+    BR,
+    GZIP,
+    IDENTITY,
+    Snapshot,
+    SnapshotRef,
+    http_date,
+    make_resource,
+    strong_etag,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+ATOM = "application/atom+xml; charset=utf-8"
+UPDATED = datetime(2022, 9, 1, 12, 30, 15, tzinfo=UTC)
+BODY = b'<?xml version="1.0" encoding="utf-8"?>\n<feed>' + b"<entry>caf\xc3\xa9</entry>" * 200
+
+
+def test_each_coding_has_its_own_strong_etag_and_decodes_to_the_same_bytes():
+    resource = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    assert resource.identity.body == BODY
+    assert gzip.decompress(resource.gzip.body) == BODY
+    assert brotli.decompress(resource.br.body) == BODY
+    etags = {resource.identity.etag, resource.gzip.etag, resource.br.etag}
+    assert len(etags) == 3
+    for etag in etags:
+        # RFC 9110 §8.8.3: a strong entity-tag, no W/ prefix; 128 bits in base64url.
+        assert re.fullmatch(r'"[A-Za-z0-9_-]{22}"', etag)
+    assert resource.gzip.etag == strong_etag(resource.gzip.body)
+    assert resource.br.etag == strong_etag(resource.br.body)
+    assert resource.identity.etag == strong_etag(BODY)
+
+
+def test_compressed_bytes_and_etags_are_deterministic():
+    one = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    two = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    assert one.gzip.body == two.gzip.body
+    assert one.br.body == two.br.body
+    assert one == two
+    # RFC 1952 §2.3: MTIME is zero and no FNAME flag, so no process detail leaks in.
+    header = one.gzip.body[:10]
+    assert header[4:8] == b"\0\0\0\0"
+    assert header[3] & 0x08 == 0
+
+
+def test_same_bytes_give_the_same_etag_in_another_process():
+    code = (
+        "import sys; from feedsvc.store import make_resource; "
+        "r = make_resource(sys.stdin.buffer.read(), 'text/plain', None, 0, False); "
+        "print(r.identity.etag, r.gzip.etag, r.br.etag)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=BODY,
+        capture_output=True,
+        check=True,
+        # Another hash seed: nothing may depend on Python's per-process hashing.
+        env={"PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)},
+        cwd="/",
+    ).stdout.decode()
+    here = make_resource(BODY, "text/plain", None, 0, False)
+    assert out.split() == [here.identity.etag, here.gzip.etag, here.br.etag]
+
+
+def test_different_bytes_give_different_etags():
+    assert strong_etag(b"a") != strong_etag(b"b")
+
+
+def test_headers_are_precomputed_per_coding():
+    resource = make_resource(BODY, ATOM, UPDATED, 600, cors=True)
+    assert resource.http_last_modified == "Thu, 01 Sep 2022 12:30:15 GMT"
+    assert resource.cache_control == "public, max-age=600"
+    br = dict(resource.variants[BR].headers)
+    assert br == {
+        "Content-Type": ATOM,
+        "Content-Encoding": "br",
+        "ETag": resource.br.etag,
+        "Last-Modified": "Thu, 01 Sep 2022 12:30:15 GMT",
+        "Cache-Control": "public, max-age=600",
+        "Vary": "Accept-Encoding",
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "ETag",
+    }
+    assert dict(resource.variants[GZIP].headers)["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in dict(resource.variants[IDENTITY].headers)
+    # RFC 9110 §15.4.5: a 304 carries the validators and caching fields, not the body's.
+    not_modified = dict(resource.variants[GZIP].not_modified_headers)
+    assert not_modified == {
+        "ETag": resource.gzip.etag,
+        "Last-Modified": "Thu, 01 Sep 2022 12:30:15 GMT",
+        "Cache-Control": "public, max-age=600",
+        "Vary": "Accept-Encoding",
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "ETag",
+    }
+
+
+def test_no_cors_and_no_last_modified():
+    resource = make_resource(b"<html></html>", "text/html; charset=utf-8", None, 60, cors=False)
+    headers = dict(resource.variants[IDENTITY].headers)
+    assert "Access-Control-Allow-Origin" not in headers
+    assert "Last-Modified" not in headers
+    assert resource.http_last_modified is None
+    assert resource.last_modified_seconds is None
+
+
+def test_last_modified_is_sent_and_compared_at_one_second_precision():
+    moment = UPDATED + timedelta(microseconds=999_999)
+    resource = make_resource(BODY, ATOM, moment, 300, cors=False)
+    assert resource.http_last_modified == "Thu, 01 Sep 2022 12:30:15 GMT"
+    assert resource.last_modified_seconds == int(UPDATED.timestamp())
+
+
+def test_http_date_converts_to_gmt_and_refuses_naive_datetimes():
+    plus_two = datetime(2022, 9, 1, 14, 30, 15, tzinfo=timezone(timedelta(hours=2)))
+    assert http_date(plus_two) == "Thu, 01 Sep 2022 12:30:15 GMT"
+    with pytest.raises(ValueError, match="naive"):
+        make_resource(BODY, ATOM, datetime(2022, 9, 1), 300, cors=False)
+
+
+def test_negative_max_age_is_refused():
+    with pytest.raises(ValueError, match="max_age"):
+        make_resource(BODY, ATOM, UPDATED, -1, cors=False)
+
+
+def test_snapshot_is_an_immutable_copy():
+    resource = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    resources = {"/feed.atom": resource}
+    snapshot = Snapshot(resources, {"posts": 3, "problems": []})
+    resources["/other.atom"] = resource
+    assert list(snapshot.resources) == ["/feed.atom"]
+    with pytest.raises(TypeError):
+        snapshot.resources["/x"] = resource  # type: ignore[index]
+    assert snapshot.status_json == b'{\n  "posts": 3,\n  "problems": []\n}'
+
+
+def test_snapshot_status_must_be_json():
+    with pytest.raises(TypeError):
+        Snapshot({}, {"when": datetime(2022, 1, 1)})
+
+
+def test_snapshot_ref_swaps_atomically():
+    first, second = Snapshot({}, {"n": 1}), Snapshot({}, {"n": 2})
+    ref = SnapshotRef(first)
+    assert ref.current is first
+    ref.current = second
+    assert ref.current is second
