@@ -34,14 +34,14 @@ PYTHON = sys.executable
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 
-def wait_for(url: str, timeout: float = 120.0) -> None:
+def wait_for(url: str, timeout: float = 120.0, poll: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
-            time.sleep(0.02)
+            time.sleep(poll)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
+    tmp.chmod(0o755)  # nginx's workers run as an unprivileged user and read the tree
     procs: list[subprocess.Popen] = []
     try:
         run(args, tmp, procs)

@@ -42,17 +42,18 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], workers: int | None
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         return [func(item) for item in items]
-    # A few chunks per worker even out chunks that cost more than others.
-    chunks = count * 4
+    # Several chunks per worker even out chunks that cost more than others, and keep
+    # the results in transit (pickled, then unpickled) a small part of the whole.
+    chunks = count * 8
     size = -(-len(items) // chunks)
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _work = (func, items)
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            parts = pool.map(_run_chunk, bounds, chunksize=1)
+            results = [result for part in pool.imap(_run_chunk, bounds) for result in part]
     finally:
         _work = None
-    return [result for part in parts for result in part]
+    return results
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
