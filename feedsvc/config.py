@@ -70,6 +70,8 @@ class SourceConfig:
     # config (and this object's repr) can be printed and logged safely.
     username: str = ""
     password_env: str = ""
+    # Sources read from files (folder; json, feed with a path): how changes are noticed.
+    watch: Literal["auto", "poll", "off"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,9 @@ class ServerConfig:
     public_url: str = ""  # where readers reach the feeds; default http://{host}:{port}/
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False  # one log line per request: off, feed readers poll a lot
+    # POST /hooks/rebuild: the NAME of the environment variable holding its bearer token
+    # (never the token itself, so the config can be printed); empty: no webhook.
+    webhook_token_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +291,13 @@ def _check(config: Config, base_dir: Path) -> Config:
         raise ConfigError("feeds.formats", "must name at least one format")
     if not 0 < server.port < 65536:
         raise ConfigError("server.port", "must be between 1 and 65535")
+    if server.webhook_token_env and not _ENV_NAME.match(server.webhook_token_env):
+        # Never echo the value: a token pasted here by mistake must not reach a log.
+        raise ConfigError(
+            "server.webhook_token_env",
+            "must be the NAME of an environment variable (letters, digits and _), "
+            "not the token itself",
+        )
 
     sources = []
     names: set[str] = set()
@@ -338,6 +350,10 @@ def _check_source(src: SourceConfig, where: str, base_dir: Path) -> SourceConfig
     for key in ("path", "url", "username", "password_env"):
         if getattr(src, key) and key not in _SOURCE_KEYS[src.type]:
             raise ConfigError(f"{where}.{key}", f"not used by a {src.type} source")
+    if src.watch != "auto" and (src.type == "wordpress" or src.url):
+        raise ConfigError(
+            f"{where}.watch", "only sources read from files are watched (folder, or a path)"
+        )
     if src.lang:
         _check_lang(src.lang, f"{where}.lang")
     if src.type == "folder":

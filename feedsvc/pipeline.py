@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,14 +21,16 @@ from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
-from feedsvc.model import Feed, Post, Problem
+from feedsvc.model import Feed, Post, Problem, RawPost
 from feedsvc.normalize import normalize_posts
+from feedsvc.normalize.batch import Mapper
 from feedsvc.parallel import parallel_map
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
 from feedsvc.sources import (
     REMOTE_READERS,
+    Reader,
     SourceResult,
     read_remote_source,
     read_source,
@@ -90,9 +92,11 @@ async def read_sources(
     *,
     only: Collection[str] | None = None,
     clock: Clock = system_clock,
+    read_local: Reader = read_source,
 ) -> dict[str, SourceState]:
     """Read every source (or those named in ``only``), concurrently; remote ones through
-    the one Fetcher and conditionally against their previous result."""
+    the one Fetcher and conditionally against their previous result. ``read_local`` reads
+    a local source in a thread (a running service passes one that remembers files)."""
     previous = previous or {}
     wanted = [s for s in config.sources if only is None or s.name in only]
     needs_fetcher = any(s.type in REMOTE_READERS for s in wanted)
@@ -109,7 +113,7 @@ async def read_sources(
                     assert fetcher is not None
                     result = await read_remote_source(source, fetcher, last)
                 else:
-                    result = await asyncio.to_thread(read_source, source)
+                    result = await asyncio.to_thread(read_local, source)
             except SourceError as e:
                 return SourceState(
                     source.name, source.type, last, e.message, old.last_success if old else None
@@ -125,10 +129,14 @@ async def read_sources(
 
 
 def normalize_sources(
-    states: Mapping[str, SourceState], config: Config, workers: int | None = None
+    states: Mapping[str, SourceState],
+    config: Config,
+    workers: int | None = None,
+    mapper: Mapper | None = None,
 ) -> LoadResult:
     """Normalize every source's last good posts; a bad post or a failing source is a
-    Problem. ``workers`` processes normalize (default: one per core; 1: in-process)."""
+    Problem. ``workers`` processes normalize (default: one per core; 1: in-process), unless
+    ``mapper`` runs the per-post step instead (a running service's NormalizeCache)."""
     raws = []
     problems: list[Problem] = []
     for source in config.sources:
@@ -138,9 +146,12 @@ def normalize_sources(
         if state.result is not None:
             raws.extend(state.result.posts)
             problems.extend(state.result.problems)
-    normalized = normalize_posts(
-        raws, config, mapper=lambda func, items: parallel_map(func, items, workers)
-    )
+    if mapper is None:
+
+        def mapper(func: Callable[[RawPost], Any], items: Sequence[RawPost]) -> list[Any]:
+            return parallel_map(func, items, workers)
+
+    normalized = normalize_posts(raws, config, mapper=mapper)
     return LoadResult(
         posts=normalized.posts,
         problems=(*problems, *normalized.problems),
@@ -151,10 +162,10 @@ def normalize_sources(
 
 def load_posts(config: Config, workers: int | None = None) -> LoadResult:
     """Read every source and normalize its posts: the synchronous entry point."""
-    return normalize_sources(_run_sync(read_sources(config)), config, workers)
+    return normalize_sources(run_sync(read_sources(config)), config, workers)
 
 
-def _run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
+def run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
     """Run ``coroutine`` to the end from synchronous code, even under a running loop
     (then in a thread of its own, as one loop per thread is all asyncio allows)."""
     try:
@@ -185,6 +196,9 @@ def render_documents(
     jobs = [(index, fmt) for index in range(len(feeds)) for fmt in config.feeds.formats]
     render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache)
     return parallel_map(render, jobs, workers)
+
+
+PAGE_PATHS = ("/", "/feeds.opml")
 
 
 def render_pages(feeds: Sequence[Feed], config: Config) -> list[Document]:
@@ -270,8 +284,16 @@ def render_site(
                 for fmt in config.feeds.formats:
                     path = feed_path(feed.path, fmt)
                     resources[path] = previous.resources[path]
+    documents = render_documents(changed, config, workers)
+    if previous is not None and _listings(previous.feeds.values()) == _listings(feeds):
+        # The index and the OPML list each feed's title, links, language and updated time,
+        # not its posts: an edit to a post's body leaves them as they were.
+        for path in PAGE_PATHS:
+            resources[path] = previous.resources[path]
+    else:
+        documents += render_pages(feeds, config)
     max_age = config.feeds.max_age
-    for d in [*render_documents(changed, config, workers), *render_pages(feeds, config)]:
+    for d in documents:
         resources[d.path] = resource_from(
             d.encoded, d.content_type, d.last_modified, max_age, d.cors
         )
@@ -280,6 +302,11 @@ def render_site(
         resources=resources,
         rerendered=tuple(feed.path for feed in changed),
     )
+
+
+def _listings(feeds: Iterable[Feed]) -> list[tuple[Any, ...]]:
+    """What the index page and the OPML show of each feed (render/html.py, render/opml.py)."""
+    return [(f.kind, f.path, f.title, f.description, f.html_url, f.lang, f.updated) for f in feeds]
 
 
 def build_snapshot(

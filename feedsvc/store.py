@@ -25,6 +25,18 @@ from types import MappingProxyType
 from typing import Any
 
 import brotli
+from multidict import istr
+
+# Header names as multidict's case-insensitive strings (a str subclass; multidict is the
+# data-structure library under aiohttp, not the web framework). aiohttp copies these
+# without case-folding each name again: measured ~0.3 µs of a ~20 µs request.
+_CONTENT_TYPE = istr("Content-Type")
+_CONTENT_ENCODING = istr("Content-Encoding")
+_ETAG = istr("ETag")
+_LAST_MODIFIED = istr("Last-Modified")
+_CACHE_CONTROL = istr("Cache-Control")
+_VARY = istr("Vary")
+_ALLOW_ORIGIN = istr("Access-Control-Allow-Origin")
 
 # Levels measured on the synthetic 10,000-post site's feeds (bench/; one core), where the
 # whole site renders to about 300 MB of identity bytes in 2,200 documents:
@@ -175,21 +187,18 @@ def _variant(
     http_last_modified: str | None,
     cache_control: str,
 ) -> Variant:
-    validators: list[tuple[str, str]] = [("ETag", rep.etag)]
+    validators: list[tuple[str, str]] = [(_ETAG, rep.etag)]
     if http_last_modified is not None:
-        validators.append(("Last-Modified", http_last_modified))
+        validators.append((_LAST_MODIFIED, http_last_modified))
     # RFC 9110 §12.5.5: the response depends on Accept-Encoding, so caches must key on it.
-    validators += [("Cache-Control", cache_control), ("Vary", "Accept-Encoding")]
+    validators += [(_CACHE_CONTROL, cache_control), (_VARY, "Accept-Encoding")]
     if resource.cors:
-        # Fetch standard: ETag is not a CORS-safelisted response header; expose it so
-        # an embedding page can revalidate.
-        validators += [
-            ("Access-Control-Allow-Origin", "*"),
-            ("Access-Control-Expose-Headers", "ETag"),
-        ]
-    headers = [("Content-Type", resource.content_type)]
+        # Any page may read the feed (SPEC §7). A browser revalidates it through its own
+        # HTTP cache, so the ETag needs no Access-Control-Expose-Headers.
+        validators.append((_ALLOW_ORIGIN, "*"))
+    headers = [(_CONTENT_TYPE, resource.content_type)]
     if coding != IDENTITY:
-        headers.append(("Content-Encoding", coding))
+        headers.append((_CONTENT_ENCODING, coding))
     return Variant(
         coding=coding,
         representation=rep,

@@ -82,6 +82,17 @@ def test_a_good_config_gets_defaults_and_absolute_paths(tmp_path):
         ),
         ("[[partners]]\nname = 'p'\ntitle = 'P'\n", "partners[0].url", "required key is missing"),
         ("[nope]\n", "nope", "unknown section"),
+        ("[server]\nwebhook_token_env = 's3cr3t token!'\n", "server.webhook_token_env", "NAME"),
+        (
+            "[[sources]]\ntype = 'wordpress'\nurl = 'https://x.example/'\nwatch = 'poll'\n",
+            "sources[1].watch",
+            "read from files",
+        ),
+        (
+            "[[sources]]\ntype = 'folder'\npath = 'posts'\nname = 'b'\nwatch = 'yes'\n",
+            "sources[1].watch",
+            "must be one of",
+        ),
     ],
 )
 def test_errors_name_the_key_path(tmp_path, extra, key, words):
@@ -110,6 +121,21 @@ def test_errors_name_the_key_path(tmp_path, extra, key, words):
 )
 def test_site_keys_are_checked(tmp_path, site, key):
     assert error_for(tmp_path, f"[site]\n{site}\n").key == key
+
+
+def test_live_update_keys(tmp_path):
+    extra = "watch = 'poll'\n[server]\nwebhook_token_env = 'FEEDSVC_WEBHOOK_TOKEN'\n"
+    config = load_config(write(tmp_path, GOOD + extra))
+    assert config.sources[0].watch == "poll"
+    assert config.server.webhook_token_env == "FEEDSVC_WEBHOOK_TOKEN"
+    defaults = load_config(write(tmp_path, GOOD))
+    assert defaults.sources[0].watch == "auto"
+    assert defaults.server.webhook_token_env == ""
+
+
+def test_a_token_pasted_as_its_variable_name_is_never_echoed(tmp_path):
+    error = error_for(tmp_path, GOOD + "[server]\nwebhook_token_env = 'ab:cd/ef'\n")
+    assert "ab:cd/ef" not in str(error)
 
 
 def test_broken_toml_and_missing_file_are_config_errors(tmp_path):

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.store import SnapshotRef
-from feedsvc.web.errors import guard
+from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
+from feedsvc.web.hooks import PATH as HOOK_PATH
+from feedsvc.web.hooks import Rebuilder, RebuildHook
 
 # The box holding what is served; background tasks (live updates) swap ref.current.
 SNAPSHOT_REF = web.AppKey("snapshot_ref", SnapshotRef)
@@ -41,9 +43,11 @@ def create_app(
     *,
     clock: Clock = system_clock,
     status: Callable[[], Mapping[str, Any]] | None = None,
+    rebuilder: Rebuilder | None = None,
 ) -> web.Application:
     """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;
-    ``status`` gives /status live (default: the status of the current snapshot)."""
+    ``status`` gives /status live (default: the status of the current snapshot);
+    ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
     app = web.Application()
     app[SNAPSHOT_REF] = ref
@@ -52,6 +56,8 @@ def create_app(
     # otherwise turn "POST /healthz" into a 404. Allowed everywhere: GET, HEAD, OPTIONS.
     app.router.add_route("*", "/healthz", guard(handlers.healthz))
     app.router.add_route("*", "/status", guard(handlers.status))
+    if rebuilder is not None:
+        app.router.add_route("*", HOOK_PATH, guard_async(RebuildHook(rebuilder)))
     # Feeds, "/" and "/feeds.opml": whatever paths the current snapshot holds.
     every_path = EveryPath()
     app.router.register_resource(every_path)

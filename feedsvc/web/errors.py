@@ -96,6 +96,26 @@ def guard(respond: SyncHandler) -> Callable[[web.Request], Awaitable[web.StreamR
     return handler
 
 
+AsyncHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def guard_async(respond: AsyncHandler) -> AsyncHandler:
+    """``guard`` for a handler that awaits (the webhook reads a body)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            return await respond(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _from_http_exception(request, exc)
+        except Exception:
+            log.exception("error serving %s %s", request.method, echo(request.path))
+            return error_response(500, _MESSAGES[500])
+
+    return handler
+
+
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Response:
     if exc.status == 405:
         return method_not_allowed(request.method, request.path)

@@ -1,0 +1,499 @@
+"""The running service's state: what is served now, and how it is rebuilt (SPEC §9).
+
+The Publisher owns the SnapshotRef the web app reads. It builds the first snapshot at
+start-up; after that, every change (a file saved, a webhook, a remote source's timer,
+SIGHUP, partners' entries) asks for a rebuild. Rebuilds run one at a time, requests that
+arrive meanwhile are merged into one more (coalesce.py), and each rebuild:
+
+1. re-reads only the sources it was asked to (a folder re-reads only the files that
+   changed, a remote source asks conditionally);
+2. normalizes only the posts whose raw form changed (NormalizeCache), and reruns the cheap
+   batch step (duplicate ids, translations, order) over every post;
+3. re-renders only the feeds whose content changed (``render_site`` compares feeds by value);
+4. swaps in a whole new snapshot, so readers see the old feeds or the new ones, never a
+   half-built set.
+
+Steps 2–4 run in a thread, beside serving. Whatever fails keeps the last good state serving:
+a source that cannot be read keeps its last good posts, a post that turns bad its last good
+version, a config that fails validation on reload the old config; every one is reported on
+/status and in the log, and the report clears when the problem is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from feedsvc.aggregate.service import Aggregator
+from feedsvc.clock import Clock, system_clock
+from feedsvc.config import Config, SourceConfig, load_config, parse_duration
+from feedsvc.errors import FeedsvcError
+from feedsvc.live.coalesce import Batch, Coalescer
+from feedsvc.live.watch import Watcher
+from feedsvc.model import Post, Problem
+from feedsvc.normalize.cache import NormalizeCache
+from feedsvc.pipeline import (
+    LoadResult,
+    RenderedSite,
+    SourceState,
+    all_feeds,
+    normalize_sources,
+    read_sources,
+    render_context,
+    render_site,
+    run_sync,
+    status_of,
+)
+from feedsvc.sources import SourceResult, read_source
+from feedsvc.sources.folder import FolderReader
+from feedsvc.store import Snapshot, SnapshotRef
+
+log = logging.getLogger(__name__)
+
+# /status lists the paths of at most this many feeds re-rendered by the last rebuild.
+LISTED_FEEDS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """What one rebuild made, handed back from its thread to the event loop."""
+
+    snapshot: Snapshot
+    loaded: LoadResult
+    rendered: RenderedSite
+    normalized: int
+
+
+class Publisher:
+    """Keeps ``ref.current`` equal to the site's sources and its partners', rendered.
+
+    ``load_config`` reads the config again on ``reload_config`` (SIGHUP); by default the
+    file the config came from. ``sleep`` waits between reads of a remote source.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = system_clock,
+        workers: int | None = None,
+        aggregator: Aggregator | None = None,
+        load_config: Callable[[], Config] | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._workers = workers
+        self._sleep = sleep
+        self._load_config = load_config or _config_file_loader(config)
+        self._states: dict[str, SourceState] = {}
+        self._folders: dict[str, FolderReader] = {}
+        self._normalized = NormalizeCache(workers)
+        self._loaded: LoadResult | None = None
+        self._rendered: RenderedSite | None = None
+        self._ref: SnapshotRef | None = None
+        self._coalescer = Coalescer(self._rebuild)
+        # Whether what is served lags behind (partners or the config changed, or the last
+        # rebuild failed), and whether every feed must be rendered again (a new config).
+        self._behind = False
+        self._render_all = False
+        self._rebuild_error: str | None = None
+        self._next_config: Config | None = None
+        self._config_error: str | None = None
+        self._config_loaded_at = clock()
+        self._last_rebuild: dict[str, Any] | None = None
+        # One background task per source (a watcher or a timer), and what it was made for.
+        self._tasks: dict[str, tuple[SourceConfig, asyncio.Task[None]]] = {}
+        self._watchers: dict[str, Watcher] = {}
+        self._scheduled = False
+        self._background: set[asyncio.Task[Any]] = set()
+        self.aggregator = aggregator
+        if aggregator is None and config.aggregator.enabled:
+            self.aggregator = Aggregator(config, clock=clock, on_change=self.partners_changed)
+
+    @property
+    def ref(self) -> SnapshotRef:
+        if self._ref is None:
+            raise RuntimeError("Publisher.build() has not run")
+        return self._ref
+
+    # --- building ---------------------------------------------------------------------------
+
+    def build(self) -> SnapshotRef:
+        """Read every source and render every feed: the start-up build (synchronous, with
+        ``workers`` processes, before the server's event loop runs)."""
+        started = time.perf_counter()
+        config = self.config
+        self._states = run_sync(
+            read_sources(config, clock=self._clock, read_local=self._read_local)
+        )
+        built = self._assemble(config, self._states, (), full=True, workers=self._workers)
+        return self._first(built, started)
+
+    async def build_async(self) -> SnapshotRef:
+        """``build`` from inside a running event loop, whose servers the sources may be (in
+        tests); the work runs in a thread, in this one process."""
+        started = time.perf_counter()
+        config = self.config
+        self._states = await read_sources(config, clock=self._clock, read_local=self._read_local)
+        built = await asyncio.to_thread(
+            self._assemble, config, self._states, (), full=True, workers=1
+        )
+        return self._first(built, started)
+
+    def _first(self, built: _Built, started: float) -> SnapshotRef:
+        self._keep(built, "start", started)
+        self._ref = SnapshotRef(built.snapshot)
+        return self._ref
+
+    def _read_local(self, source: SourceConfig) -> SourceResult:
+        """Read a local source (in a thread); a folder through its FolderReader, which
+        re-reads only the files that changed since the last read."""
+        if source.type != "folder":
+            return read_source(source)
+        reader = self._folders.get(source.name)
+        if reader is None or reader.source != source:
+            reader = self._folders[source.name] = FolderReader(source)
+        return reader.read()
+
+    def _assemble(
+        self,
+        config: Config,
+        states: Mapping[str, SourceState],
+        partner_posts: Sequence[Post],
+        *,
+        full: bool,
+        workers: int | None,
+    ) -> _Built:
+        """Normalize, group, render: pure work on the given state (runs in a thread)."""
+        self._normalized.workers = workers
+        loaded = normalize_sources(states, config, mapper=self._normalized.mapper(config))
+        if self._normalized.kept:
+            loaded = replace(loaded, problems=(*loaded.problems, *self._normalized.kept))
+        feeds = all_feeds(loaded.posts, config, partner_posts)
+        previous = None if full else self._rendered
+        rendered = render_site(feeds, config, previous, workers)
+        status = status_of(loaded, feeds, self._clock())
+        snapshot = Snapshot(resources=rendered.resources, status=status)
+        return _Built(snapshot, loaded, rendered, self._normalized.normalized)
+
+    def _keep(self, built: _Built, trigger: str, started: float) -> None:
+        """Record what a build made (on the event loop, once its thread is done)."""
+        self._log_new_problems(built.loaded.problems)
+        self._loaded = built.loaded
+        self._rendered = built.rendered
+        rendered = built.rendered.rerendered
+        self._last_rebuild = {
+            "at": self._clock().isoformat(),
+            "trigger": trigger,
+            "seconds": round(time.perf_counter() - started, 3),
+            "posts_normalized": built.normalized,
+            "feeds_rendered": len(rendered),
+            "rendered": list(rendered[:LISTED_FEEDS]),
+        }
+
+    def _log_new_problems(self, problems: Sequence[Problem]) -> None:
+        if self._loaded is None:
+            return  # the start-up build's problems are logged by the command line
+        before = set(self._loaded.problems)
+        for problem in problems:
+            if problem not in before:
+                log.warning("%s: %s", problem, problem.severity.value)
+
+    # --- rebuilding -------------------------------------------------------------------------
+
+    def request_rebuild(self, sources: Collection[str] | None = None, trigger: str = "") -> None:
+        """Ask for a rebuild re-reading ``sources`` (None: every source) and return at once;
+        requests made while one runs are merged into one more (the webhook calls this)."""
+        self._coalescer.request(None if sources is None else frozenset(sources), trigger)
+
+    async def rebuild(self, sources: Collection[str] | None = None, trigger: str = "") -> None:
+        """Ask for a rebuild and wait until one that started after the request is done."""
+        wanted = None if sources is None else frozenset(sources)
+        await self._coalescer.request(wanted, trigger or "manual")
+
+    async def partners_changed(self) -> None:
+        """Re-render with the aggregator's current entries; called by the Aggregator."""
+        if self.aggregator is None:
+            return
+        self._behind = True
+        await self._coalescer.request(frozenset(), "partners")
+
+    @property
+    def rebuilds(self) -> int:
+        """How many rebuilds have run since start-up (requests merged into one count once)."""
+        return self._coalescer.runs
+
+    async def _rebuild(self, batch: Batch) -> None:
+        started = time.perf_counter()
+        if self._next_config is not None:
+            self._render_all |= self._use_config(self._next_config)
+            self._next_config = None
+            self._behind = True
+        config = self.config
+        previous = self._states
+        states = dict(previous)
+        if batch.sources is None or batch.sources:
+            states = await read_sources(
+                config,
+                previous,
+                only=batch.sources,
+                clock=self._clock,
+                read_local=self._read_local,
+            )
+        _log_source_changes(previous, states)
+        if not (self._behind or _changed(previous, states)):
+            self._states = states  # nothing new; /status shows the fresh read times live
+            return
+        partner_posts = self.aggregator.posts() if self.aggregator is not None else ()
+        self._behind = True
+        try:
+            built = await asyncio.to_thread(
+                self._assemble, config, states, partner_posts, full=self._render_all, workers=1
+            )
+        except Exception as e:
+            # A bug, not bad input (that is reported per post and per source): the last
+            # good snapshot keeps serving, and the next rebuild tries again from here.
+            self._rebuild_error = f"{type(e).__name__}: {e}"
+            log.exception("rebuild (%s) failed; the last good feeds keep serving", batch.trigger)
+            return
+        self._states = states
+        self._behind = self._render_all = False
+        self._rebuild_error = None
+        self._keep(built, batch.trigger, started)
+        self.ref.current = built.snapshot
+        log.info(
+            "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",
+            batch.trigger,
+            len(built.rendered.rerendered),
+            built.normalized,
+            time.perf_counter() - started,
+        )
+
+    # --- configuration ----------------------------------------------------------------------
+
+    async def reload_config(self) -> bool:
+        """Read the config file again and every source with it (SIGHUP). A config that fails
+        validation changes nothing: the old one keeps serving, and the error is on /status
+        until a reload succeeds. True when the new config was taken."""
+        try:
+            if self._load_config is None:
+                raise FeedsvcError("the config did not come from a file; nothing to reload")
+            config = await asyncio.to_thread(self._load_config)
+        except FeedsvcError as e:
+            self._config_error = str(e)
+            log.error("config reload failed, still serving the last good config: %s", e)
+            return False
+        if self._config_error is not None:
+            log.info("config reloaded: the earlier error is fixed")
+        self._config_error = None
+        self._config_loaded_at = self._clock()
+        self._next_config = self._restart_only_kept(config)
+        await self._coalescer.request(None, "reload")
+        return True
+
+    def request_reload(self) -> None:
+        """``reload_config`` in the background: what a SIGHUP handler calls."""
+        task = asyncio.get_running_loop().create_task(self.reload_config())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _restart_only_kept(self, new: Config) -> Config:
+        """``new`` with the settings that only a restart can change set back to the running
+        ones (the listening socket, the aggregator's tasks and store), with a warning."""
+        old = self.config
+        server = replace(
+            new.server,
+            host=old.server.host,
+            port=old.server.port,
+            access_log=old.server.access_log,
+            log_level=old.server.log_level,
+        )
+        kept = replace(new, server=server, aggregator=old.aggregator, partners=old.partners)
+        if kept != new:
+            log.warning(
+                "config reloaded; changes to [aggregator], [[partners]], server.host, "
+                "server.port, server.access_log and server.log_level wait for a restart"
+            )
+        return kept
+
+    def _use_config(self, new: Config) -> bool:
+        """Switch to ``new`` (between rebuilds); True when every feed must be re-rendered."""
+        old = self.config
+        self.config = new
+        wanted = {source.name: source for source in new.sources}
+        kept_states = {}
+        for name, state in self._states.items():
+            before = next((s for s in old.sources if s.name == name), None)
+            # A source whose definition changed starts over: its old posts are not its own.
+            if wanted.get(name) == before:
+                kept_states[name] = state
+        self._states = kept_states
+        self._folders = {n: r for n, r in self._folders.items() if wanted.get(n) == r.source}
+        if self._scheduled:
+            self._start_source_tasks()
+        # Feeds equal by value render differently under another site, public URL or format.
+        return render_context(old) != render_context(new)
+
+    # --- background work --------------------------------------------------------------------
+
+    def _start_source_tasks(self) -> None:
+        """One watcher or timer per source, as the config asks; those whose source changed
+        are replaced, those of removed sources stopped."""
+        wanted = {source.name: source for source in self.config.sources}
+        for name, (source, task) in list(self._tasks.items()):
+            if wanted.get(name) != source:
+                task.cancel()
+                del self._tasks[name]
+                self._watchers.pop(name, None)
+        for name, source in wanted.items():
+            if name not in self._tasks:
+                work = self._source_task(source)
+                if work is not None:
+                    task = asyncio.get_running_loop().create_task(work, name=f"source-{name}")
+                    self._tasks[name] = (source, task)
+
+    def _source_task(self, source: SourceConfig) -> Any:
+        interval = remote_interval(source)
+        if interval is not None:
+            return self._every(source.name, interval)
+        watched = watched_path(source)
+        if watched is None:
+            return None
+        folder, only = watched
+        on_change = partial(self.request_rebuild, (source.name,), "watch")
+        watcher = Watcher(folder, on_change, only=only, polling=source.watch == "poll")
+        self._watchers[source.name] = watcher
+        return watcher.run()
+
+    async def _every(self, name: str, seconds: float) -> None:
+        """Re-read a remote source every ``seconds``, counted from the end of the last read."""
+        while True:
+            await self._sleep(seconds)
+            await self._coalescer.request(frozenset({name}), "interval")
+
+    async def start(self, *, schedule: bool = True) -> None:
+        """Start background work: the aggregator, a watcher per local source and a timer per
+        remote one. ``schedule=False`` leaves every rebuild to explicit calls (tests)."""
+        if self.aggregator is not None:
+            await self.aggregator.start(schedule=schedule)
+            # What the store kept from before a restart is served at once, whatever the
+            # partners answer next (a restart loses nothing).
+            await self.partners_changed()
+        if schedule:
+            self._scheduled = True
+            self._start_source_tasks()
+
+    async def stop(self) -> None:
+        self._scheduled = False
+        tasks = [task for _, task in self._tasks.values()] + list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._watchers.clear()
+        await self._coalescer.stop()
+        if self.aggregator is not None:
+            await self.aggregator.stop()
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        """aiohttp cleanup context: background work runs while the app serves."""
+        await self.start()
+        yield
+        await self.stop()
+
+    # --- what the web layer asks ------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """/status: the current snapshot's, with the live state of sources, partners, the
+        config and the last rebuild."""
+        status = dict(self.ref.current.status)
+        status["sources"] = [self._source_status(source) for source in self.config.sources]
+        status["config"] = {
+            "file": self.config.file or None,
+            "loaded_at": self._config_loaded_at.isoformat(),
+        }
+        status["config_error"] = self._config_error
+        status["last_rebuild"] = self._last_rebuild
+        status["rebuild_error"] = self._rebuild_error
+        status["rebuilds"] = self.rebuilds
+        status["webhook"] = "enabled" if self.webhook_token() else "disabled"
+        if self.aggregator is not None:
+            status["partners"] = self.aggregator.status()
+        return status
+
+    def _source_status(self, source: SourceConfig) -> dict[str, Any]:
+        state = self._states.get(source.name) or SourceState(source.name, source.type, None)
+        status = state.status()
+        watcher = self._watchers.get(source.name)
+        if watcher is not None:
+            status["watch"] = watcher.mode
+        elif remote_interval(source) is not None:
+            status["interval"] = source.interval
+        return status
+
+    def webhook_token(self) -> str | None:
+        """The webhook's bearer token, read from the environment variable the config names;
+        None (the webhook is off) when none is named or the variable is empty."""
+        name = self.config.server.webhook_token_env
+        return (os.environ.get(name) or None) if name else None
+
+    def source_names(self) -> Collection[str]:
+        return [source.name for source in self.config.sources]
+
+
+def _config_file_loader(config: Config) -> Callable[[], Config] | None:
+    return partial(load_config, config.file) if config.file else None
+
+
+def _changed(before: Mapping[str, SourceState], after: Mapping[str, SourceState]) -> bool:
+    """Whether any source's posts, problems or error differ (results are compared by
+    identity: a reader returns its previous result itself when nothing changed)."""
+    if before.keys() != after.keys():
+        return True
+    return any(
+        before[name].result is not state.result or before[name].error != state.error
+        for name, state in after.items()
+    )
+
+
+def _log_source_changes(
+    before: Mapping[str, SourceState], after: Mapping[str, SourceState]
+) -> None:
+    for name, state in after.items():
+        old = before.get(name)
+        old_error = old.error if old is not None else None
+        if state.error is not None and state.error != old_error:
+            kept = len(state.result.posts) if state.result is not None else 0
+            log.warning(
+                "source %s: %s (its last good %d posts are still published)",
+                name,
+                state.error,
+                kept,
+            )
+        elif state.error is None and old_error is not None:
+            log.info("source %s: read again without error", name)
+
+
+def remote_interval(source: SourceConfig) -> float | None:
+    """Seconds between reads of a source read from a URL; None for one read from files."""
+    return parse_duration(source.interval, "interval") if source.url else None
+
+
+def watched_path(source: SourceConfig) -> tuple[str, str | None] | None:
+    """(folder to watch, the one file in it that matters or None for all) for a source read
+    from files, unless its ``watch`` is off. A single file is watched through its folder:
+    editors save by renaming a new file over the old one, which ends a watch on the file."""
+    if source.url or not source.path or source.watch == "off":
+        return None
+    if source.type == "folder":
+        return source.path, None
+    return os.path.dirname(source.path), source.path
