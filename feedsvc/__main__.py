@@ -68,7 +68,6 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     import asyncio
     import functools
-    import gc
     import signal
     from collections.abc import AsyncIterator
 
@@ -81,11 +80,6 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         config, load_config=functools.partial(load_config, args.config, _overrides(args))
     )
     ref = publisher.build()
-    # The start-up build's posts and feeds live as long as the process: freeze them out of
-    # the cyclic GC, whose full collection would otherwise walk them all (60–80 ms on a
-    # 10,000-post site), stalling requests whenever a rebuild triggers one.
-    gc.collect()
-    gc.freeze()
     status = ref.current.status
     log.info(
         "serving %d posts in %d feeds (%d skipped) at %s",

@@ -1,23 +1,21 @@
-"""merge.py: identity, dedupe, dates, cleaning and retention of partner entries. Pure."""
+"""merge.py and clean.py: identity, dedupe, dates, cleaning and retention of partner entries.
+
+Pure. Entries go through clean_feed first, as they do in the parser worker."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from feedsvc.aggregate.clean import CleanEntry, clean_entry, clean_feed, entry_digest, reuse
 from feedsvc.aggregate.merge import MergeContext, merge, partner_categories, to_post
 from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed
 from feedsvc.model import Author, Category, Origin
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
-CTX = MergeContext(
-    partner="p",
-    id_authority="site.example,2020",
-    feed_url="https://p.example/feeds/all.xml",
-    summary_length=40,
-    retention=100,
-    now=NOW,
-)
+FEED_URL = "https://p.example/feeds/all.xml"
+SUMMARY_LENGTH = 40
+CTX = MergeContext(partner="p", id_authority="site.example,2020", retention=100, now=NOW)
 ORIGIN = Origin("p", "Partner", "https://p.example/feeds/all.xml", "https://p.example/")
 
 
@@ -35,8 +33,9 @@ def entry(n: int, **fields) -> ParsedEntry:
     return ParsedEntry(**values)
 
 
-def feed(*entries: ParsedEntry) -> ParsedFeed:
-    return ParsedFeed("Partner", "https://p.example/", None, tuple(entries), None, "rss")
+def feed(*entries: ParsedEntry) -> tuple[CleanEntry, ...]:
+    """A fetch's entries, cleaned as the parser worker does."""
+    return tuple(clean_entry(e, FEED_URL, SUMMARY_LENGTH) for e in entries)
 
 
 def test_a_first_merge_stores_every_entry():
@@ -202,3 +201,39 @@ def test_to_post_applies_the_partner_config():
     assert post.categories == (Category("Partners", "partners"), Category("News", "news"))
     assert post.origin == ORIGIN
     assert post.authors == (Author("Ann"),)
+
+
+# --- clean.py: entries already cleaned on a previous fetch ---------------------------------
+
+
+def test_known_entries_are_not_cleaned_again_and_reuse_restores_them():
+    parsed = ParsedFeed("P", None, None, (entry(1), entry(2)), None, "rss")
+    first = clean_feed(parsed, FEED_URL, SUMMARY_LENGTH)
+    known = {e.digest: e for e in first.entries if isinstance(e, CleanEntry)}
+    assert len(known) == 2
+    changed = ParsedFeed("P", None, None, (entry(3), entry(1), entry(2, title="New")), None, "rss")
+    second = clean_feed(changed, FEED_URL, SUMMARY_LENGTH, known)
+    assert [type(e).__name__ for e in second.entries] == ["CleanEntry", "Unchanged", "CleanEntry"]
+    assert reuse(second.entries, known) == clean_feed(changed, FEED_URL, SUMMARY_LENGTH).entries
+
+
+def test_the_digest_covers_every_field_the_feed_url_and_the_summary_length():
+    base = entry_digest(entry(1), FEED_URL, SUMMARY_LENGTH)
+    assert base == entry_digest(entry(1), FEED_URL, SUMMARY_LENGTH)
+    others = [
+        entry_digest(entry(1), "https://p.example/moved.xml", SUMMARY_LENGTH),
+        entry_digest(entry(1), FEED_URL, SUMMARY_LENGTH + 1),
+        entry_digest(entry(1, summary="s"), FEED_URL, SUMMARY_LENGTH),
+        entry_digest(entry(1, lang="fr"), FEED_URL, SUMMARY_LENGTH),
+        entry_digest(entry(1, authors=(Author("Ann"),)), FEED_URL, SUMMARY_LENGTH),
+        entry_digest(entry(1, updated=NOW), FEED_URL, SUMMARY_LENGTH),
+    ]
+    assert base not in others and len(set(others)) == len(others)
+
+
+def test_equal_author_lists_become_one_object():
+    ann = (Author("Ann"),)
+    parsed = [entry(1, authors=ann), entry(2, authors=(Author("Ann"),)), entry(3)]
+    first, second, third = reuse(feed(*parsed), {})
+    assert first.authors is second.authors == ann
+    assert third.authors == ()

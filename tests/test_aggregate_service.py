@@ -25,6 +25,7 @@ from aggregate_support import (
 )
 from aiohttp import web
 
+from feedsvc.aggregate import clean as clean_module
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.model import Category, Origin
 
@@ -376,6 +377,45 @@ async def test_hostile_html_is_sanitized_and_titles_are_text(feed_server, tmp_pa
     assert 'href="http://127.0.0.1' in html  # relative URLs resolved against the feed URL
     assert f'src="{feed_server.url("/ok.png")}"' in html
     assert post.title == "<b>Bold</b> & <i>title</i>"  # JSON Feed titles are plain text
+
+
+@pytest.mark.parametrize("build", [rss_feed, atom_feed], ids=["rss", "atom"])
+async def test_relative_urls_in_xml_content_resolve_against_the_feed_url(
+    feed_server, tmp_path, build
+):
+    content = '<p><a href="../about">About</a> <img src="img/a.png" alt="a"></p>'
+    feed_server.serve("/feeds/all.xml", build([item(1, content=content)]))
+    config = make_config(tmp_path, [partner("p", feed_server.url("/feeds/all.xml"))])
+    async with running(config) as agg:
+        await agg.refresh("p")
+        [post] = agg.posts()
+    assert f'href="{feed_server.url("/about")}"' in post.content_html
+    assert f'src="{feed_server.url("/feeds/img/a.png")}"' in post.content_html
+
+
+async def test_a_changed_feed_cleans_and_publishes_only_its_new_entries(
+    feed_server, tmp_path, monkeypatch
+):
+    cleaned: list[str] = []
+    real = clean_module.clean_entry
+
+    def counting(entry, *args, **kwargs):
+        cleaned.append(entry.title)
+        return real(entry, *args, **kwargs)
+
+    monkeypatch.setattr(clean_module, "clean_entry", counting)  # parse_workers=0: a thread
+    feed_server.serve("/feed", rss_feed([item(2), item(1)]))
+    config = make_config(tmp_path, [partner("p", feed_server.url("/feed"))], parse_workers=0)
+    async with running(config) as agg:
+        await agg.refresh("p")
+        first = {p.id: p for p in agg.posts()}
+        feed_server.serve("/feed", rss_feed([item(3), item(2), item(1)]))
+        await agg.refresh("p")
+        posts = agg.posts()
+    assert cleaned == ["Entry 2", "Entry 1", "Entry 3"]
+    assert [p.title for p in posts] == ["Entry 3", "Entry 2", "Entry 1"]
+    # The known entries, exactly as before: the same objects, nothing made again.
+    assert all(first[p.id] is p for p in posts[1:])
 
 
 # --- persistence and retention ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from dataclasses import replace
@@ -10,9 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from feedsvc.aggregate.clean import CleanEntry, Unchanged
 from feedsvc.aggregate.merge import StoredEntry
 from feedsvc.aggregate.state import SCHEMA_VERSION, PartnerRecord, Store
-from feedsvc.aggregate.workers import ParserPool
+from feedsvc.aggregate.workers import WORKER_NICENESS, ParserPool
 from feedsvc.errors import FeedParseError, StoreError
 from feedsvc.model import Author
 
@@ -108,7 +110,7 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path):
 
 
 async def test_parsing_runs_in_a_worker_and_errors_come_back_as_ours():
-    pool = ParserPool(workers=1, timeout=10)
+    pool = ParserPool(workers=1, timeout=10, summary_length=280)
     pool.start()
     try:
         parsed = await pool.parse(RSS, "https://p.example/feed", {})
@@ -120,7 +122,7 @@ async def test_parsing_runs_in_a_worker_and_errors_come_back_as_ours():
 
 
 async def test_a_dead_worker_is_replaced():
-    pool = ParserPool(workers=1, timeout=10)
+    pool = ParserPool(workers=1, timeout=10, summary_length=280)
     pool.start()
     try:
         await pool.parse(RSS, "https://p.example/feed", {})
@@ -135,7 +137,7 @@ async def test_a_dead_worker_is_replaced():
 
 
 async def test_threads_are_a_fallback():
-    pool = ParserPool(workers=0, timeout=10)
+    pool = ParserPool(workers=0, timeout=10, summary_length=280)
     pool.start()
     try:
         assert (await pool.parse(RSS, "https://p.example/feed", {})).format == "rss"
@@ -144,7 +146,7 @@ async def test_threads_are_a_fallback():
 
 
 async def test_a_parse_over_the_time_limit_is_an_error_and_the_workers_are_replaced():
-    pool = ParserPool(workers=1, timeout=1e-9)  # nothing parses that fast
+    pool = ParserPool(workers=1, timeout=1e-9, summary_length=280)  # nothing parses that fast
     pool.start()
     try:
         with pytest.raises(FeedParseError, match="parsing took longer than"):
@@ -153,3 +155,29 @@ async def test_a_parse_over_the_time_limit_is_an_error_and_the_workers_are_repla
         assert (await pool.parse(RSS, "https://p.example/feed", {})).entries
     finally:
         await pool.close()
+
+
+async def test_workers_run_at_a_lower_priority_than_the_server():
+    pool = ParserPool(workers=1, timeout=10, summary_length=280)
+    pool.start()
+    try:
+        await pool.parse(RSS, "https://p.example/feed", {})  # the workers are up
+        worker = await asyncio.wrap_future(pool._executor.submit(os.nice, 0))  # type: ignore[union-attr]
+    finally:
+        await pool.close()
+    assert worker == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+async def test_entries_the_caller_knows_come_back_unchanged_not_cleaned_again():
+    pool = ParserPool(workers=1, timeout=10, summary_length=280)
+    pool.start()
+    try:
+        first = await pool.parse(RSS, "https://p.example/feed", {})
+        [entry] = first.entries
+        assert isinstance(entry, CleanEntry)
+        again = await pool.parse(RSS, "https://p.example/feed", {}, known={entry.digest})
+        moved = await pool.parse(RSS, "https://p.example/moved", {}, known={entry.digest})
+    finally:
+        await pool.close()
+    assert again.entries == (Unchanged(entry.digest),)
+    assert isinstance(moved.entries[0], CleanEntry)  # another base URL: cleaned again

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.aggregate import parse as parse_module
+from feedsvc.aggregate.clean import clean_entry
 from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed, parse_feed
 from feedsvc.errors import FeedParseError
 from feedsvc.model import Author
@@ -146,6 +147,22 @@ def test_rss_entry_maps_every_field() -> None:
     assert entry.categories == ("Children and Youth",)
     assert entry.lang == "es"
     assert entry.image_url == "https://partner.example/img/hero.jpg"
+
+
+def test_a_caller_that_resolves_gets_relative_urls_unless_an_xml_base_applies() -> None:
+    entry = _entry(parse_feed(RSS, URL, XML, caller_resolves=True))
+    assert (
+        entry.content_html == '<p>Full <a href="../about">text</a>\n      <img src="img/a.png"></p>'
+    )
+    # The aggregator's cleaning resolves them against the feed URL, as feedparser would have.
+    assert clean_entry(entry, URL, 280).content_html == (
+        '<p>Full <a href="https://partner.example/about" rel="noopener noreferrer">text</a>\n'
+        '      <img src="https://partner.example/blog/img/a.png"></p>'
+    )
+    assert entry.link == "https://partner.example/blog/2017/06/at-t"  # links are still resolved
+    # With an xml:base, only feedparser knows each element's base: it resolves them.
+    atom = _entry(parse_feed(ATOM, URL, {}, caller_resolves=True))
+    assert atom.content_html == '<p>Hello <img src="https://cdn.partner.example/news/a.png" /></p>'
 
 
 def test_rss_entry_without_id_date_or_safe_link() -> None:

@@ -1,9 +1,12 @@
 """A partner's parsed feed merged into what we already hold of it. Pure: no I/O, no clock.
 
-``merge`` takes one fetch's ``ParsedFeed``, the partner's stored entries and the time of the
-fetch, and returns the partner's entries after it: which to write, which to drop. ``to_post``
-turns a stored entry into the ``Post`` every renderer knows, adding what comes from the config
-(language default, categories, source), so a config change applies without refetching.
+``merge`` takes one fetch's entries (parsed and cleaned in a parser worker: clean.py),
+the partner's stored entries and the time of the fetch, and returns the partner's entries
+after it: which to write, which to drop. It runs on the server's event loop, so it only
+does bookkeeping (identity, dedupe, dates); what costs CPU per entry is in clean.py.
+``to_post`` turns a stored entry into the ``Post`` every renderer knows, adding what comes
+from the config (language default, categories, source), so a config change applies without
+refetching.
 
 Rules (SPEC §8, issue 3), as reader's ``_update.Decider`` keeps them in one pure place:
 
@@ -14,7 +17,8 @@ Rules (SPEC §8, issue 3), as reader's ``_update.Decider`` keeps them in one pur
   plugin answers the same problem the same way;
 - published is set once: from the feed, else first-seen; a date in the future is replaced
   by first-seen, so a partner cannot pin an entry to the top; updated only moves forward;
-- content HTML goes through the site's own allowlist; titles and summaries are plain text.
+- content HTML goes through the site's own allowlist; titles and summaries are plain text
+  (clean.py, before the merge).
 """
 
 from __future__ import annotations
@@ -25,19 +29,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed
+from feedsvc.aggregate.clean import CleanEntry
 from feedsvc.model import Author, Category, Image, Origin, Post
-from feedsvc.normalize import (
-    clean_text,
-    collapse_whitespace,
-    normalize_lang,
-    plain_text,
-    post_id,
-    sanitize_html,
-    slugify,
-    truncate_words,
-)
-from feedsvc.normalize.text import sanitized_html_to_text
+from feedsvc.normalize import plain_text, post_id, slugify
 
 __all__ = [
     "MergeContext",
@@ -76,8 +70,6 @@ class StoredEntry:
 class MergeContext:
     partner: str  # the partner's name
     id_authority: str  # site.id_authority, for minted ids
-    feed_url: str  # the response's URL: relative URLs in content resolve against it
-    summary_length: int
     retention: int
     now: datetime  # when the fetch happened
 
@@ -96,40 +88,45 @@ class MergeResult:
 
 
 def merge(
-    parsed: ParsedFeed,
+    entries: Sequence[CleanEntry],
     stored: Mapping[str, StoredEntry],
     id_memory: Iterable[tuple[str, str]],
     unstable_ids: bool,
     ctx: MergeContext,
 ) -> MergeResult:
-    """The partner's entries after one successful fetch and parse."""
-    links = Counter(e.link for e in parsed.entries if e.link)
+    """The partner's entries after one successful fetch, parse and clean; ``entries`` in
+    document order."""
+    links = Counter(e.link for e in entries if e.link)
     unique_links = {link for link, n in links.items() if n == 1}
-    memory = {e.link: e.entry_id for e in parsed.entries if e.link in unique_links and e.entry_id}
+    memory = {e.link: e.entry_id for e in entries if e.link in unique_links and e.entry_id}
     unstable = unstable_ids or ids_changed(dict(id_memory), memory)
     by_link = _stored_by_link(stored) if unstable else {}
 
     fetched: dict[str, StoredEntry] = {}
-    for entry in parsed.entries:
+    for entry in entries:
         by_own_link = unstable and entry.link in unique_links
         key = by_link.get(entry.link) if by_own_link and entry.link else None
         key = key or identity(entry, by_link=by_own_link)
         if key in fetched:
             continue  # a duplicate within this fetch: the first one stands
-        fetched[key] = _entry(entry, key, stored.get(key), unstable, ctx)
+        old = stored.get(key)
+        new = _entry(entry, key, old, unstable, ctx)
+        # An unchanged entry keeps its object: what is built from it (its Post) can be kept
+        # too, and a refresh does not turn every entry of the partner into new garbage.
+        fetched[key] = old if new == old and old is not None else new
 
     merged = {**stored, **fetched}
     kept = _retain(merged, set(fetched), ctx.retention)
     return MergeResult(
         entries=kept,
-        upserts=tuple(e for k, e in fetched.items() if stored.get(k) != e),
+        upserts=tuple(e for k, e in fetched.items() if stored.get(k) is not e),
         deletes=tuple(sorted(k for k in stored if k not in kept)),
         id_memory=tuple(sorted(memory.items())),
         unstable_ids=unstable,
     )
 
 
-def identity(entry: ParsedEntry, *, by_link: bool = False) -> str:
+def identity(entry: CleanEntry, *, by_link: bool = False) -> str:
     """The entry's key within its partner: its id, else its link, else a content hash."""
     if entry.entry_id and not by_link:
         return f"id:{entry.entry_id}"
@@ -137,8 +134,7 @@ def identity(entry: ParsedEntry, *, by_link: bool = False) -> str:
         return f"link:{entry.link}"
     if entry.entry_id:
         return f"id:{entry.entry_id}"
-    digest = hashlib.sha256(f"{entry.title}\x00{entry.content_html}".encode()).hexdigest()
-    return f"hash:{digest}"
+    return f"hash:{entry.content_hash}"
 
 
 def ids_changed(before: Mapping[str, str], now: Mapping[str, str]) -> bool:
@@ -161,7 +157,7 @@ def _stored_by_link(stored: Mapping[str, StoredEntry]) -> dict[str, str]:
 
 
 def _entry(
-    entry: ParsedEntry, key: str, old: StoredEntry | None, unstable: bool, ctx: MergeContext
+    entry: CleanEntry, key: str, old: StoredEntry | None, unstable: bool, ctx: MergeContext
 ) -> StoredEntry:
     now = ctx.now
     first_seen = old.first_seen if old else now
@@ -174,27 +170,24 @@ def _entry(
     if candidate is None or candidate > now:
         candidate = None  # a future updated would move on every fetch as "now" does
     updated = max(d for d in (published, old.updated if old else None, candidate) if d)
-    content = sanitize_html(entry.content_html, ctx.feed_url).strip()
     return StoredEntry(
         key=key,
         id=old.id if old else _published_id(entry, key, unstable, ctx),
         link=entry.link,
-        # parse_feed already turned markup into text; a second HTML-to-text pass would eat
-        # a literal "<" ("Why x<y matters"), so only the text hygiene runs here.
-        title=collapse_whitespace(clean_text(entry.title)),
-        summary=_summary(entry.summary, content, ctx.summary_length),
-        content_html=content,
+        title=entry.title,
+        summary=entry.summary,
+        content_html=entry.content_html,
         published=published,
         updated=updated,
         first_seen=first_seen,
-        lang=_lang(entry.lang),
+        lang=entry.lang,
         authors=entry.authors,
-        tags=_unique_labels(entry.categories),
+        tags=entry.tags,
         image_url=entry.image_url,
     )
 
 
-def _published_id(entry: ParsedEntry, key: str, unstable: bool, ctx: MergeContext) -> str:
+def _published_id(entry: CleanEntry, key: str, unstable: bool, ctx: MergeContext) -> str:
     """The partner's own id when it is an absolute URI, else a tag: URI (RFC 4151) minted
     from the identity key, so the same entry gets the same id on every fetch and restart."""
     own = entry.entry_id
@@ -202,33 +195,6 @@ def _published_id(entry: ParsedEntry, key: str, unstable: bool, ctx: MergeContex
         return own  # post_id keeps an explicit id verbatim only when it is an absolute URI
     digest = hashlib.sha256(key.encode()).hexdigest()
     return post_id(None, f"partner/{ctx.partner}/{digest}", ctx.id_authority)
-
-
-def _summary(given: str, content_html: str, limit: int) -> str:
-    """As site posts (normalize.post): the given summary, else the start of the body's text;
-    a partner's summary is cut too, as partners often put a whole post there."""
-    text = collapse_whitespace(clean_text(given))
-    if not text:
-        text = collapse_whitespace(clean_text(sanitized_html_to_text(content_html, 2 * limit)))
-    return truncate_words(text, limit)
-
-
-def _lang(tag: str | None) -> str | None:
-    if not tag:
-        return None
-    try:
-        return normalize_lang(tag)
-    except ValueError:
-        return None  # the partner's or site's default applies (to_post)
-
-
-def _unique_labels(labels: Iterable[str]) -> tuple[str, ...]:
-    by_slug: dict[str, str] = {}
-    for label in labels:
-        label = collapse_whitespace(clean_text(label))
-        if label:
-            by_slug.setdefault(slugify(label), label)
-    return tuple(by_slug.values())
 
 
 def _retain(

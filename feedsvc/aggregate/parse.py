@@ -11,6 +11,9 @@ only XML 1.0 characters; titles, summaries and categories are plain text; links 
 URLs are absolute http(s) or None; dates are aware UTC or None. What is left to the caller:
 content HTML comes as the feed gave it (relative URLs resolved) and must be sanitized with
 the site's allowlist (SPEC §5, §8); entry identity falls back to link or a content hash there.
+A caller whose sanitizer resolves relative URLs against the feed URL anyway (the aggregator's
+clean.py) passes ``caller_resolves=True``, and feedparser's own pass, about 40% of its time,
+runs only for documents with an xml:base (which only feedparser knows per element).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class ParsedEntry:
     entry_id: str | None  # the feed's own id/guid, stripped; None when absent
     link: str | None  # the alternate link, absolute http(s)
     title: str  # plain text
-    content_html: str  # the best content as HTML, NOT sanitized
+    content_html: str  # the best content as HTML, NOT sanitized (see caller_resolves)
     summary: str  # plain text when the feed has a summary besides the content, else ""
     published: datetime | None  # aware UTC
     updated: datetime | None  # aware UTC
@@ -69,8 +72,12 @@ class ParsedFeed:
     format: str  # "atom", "rss", "rdf", "cdf", "json"; "unknown" for recovered tag soup
 
 
-def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, headers: Mapping[str, str], *, caller_resolves: bool = False
+) -> ParsedFeed:
     """Parse a fetched feed. ``url`` is the response's URL (the base for relative links).
+    With ``caller_resolves``, relative URLs in content HTML are left for the caller to
+    resolve against ``url``, unless the document has an xml:base.
 
     Raises FeedParseError when nothing usable can be recovered, and for documents that declare
     XML entities. No other exception escapes: unexpected ones are wrapped, keeping the cause.
@@ -79,7 +86,7 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         lowered = {name.lower(): value for name, value in headers.items()}
         if _is_json(body, lowered.get("content-type", "")):
             return _parse_json_feed(body, url)
-        return _parse_xml_feed(body, url, lowered)
+        return _parse_xml_feed(body, url, lowered, caller_resolves)
     except FeedsvcError:
         raise
     except Exception as e:
@@ -91,7 +98,9 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
 # --- XML, through feedparser --------------------------------------------------------------
 
 
-def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+def _parse_xml_feed(
+    body: bytes, url: str, headers: Mapping[str, str], caller_resolves: bool
+) -> ParsedFeed:
     if not body.strip():
         raise FeedParseError(url, "empty document")
     fp_headers = _feedparser_headers(url, headers)
@@ -99,12 +108,13 @@ def _parse_xml_feed(body: bytes, url: str, headers: Mapping[str, str]) -> Parsed
     # A file-like object, never the bytes themselves: feedparser.parse() treats a bytes or str
     # argument as a URL to fetch or a path to open (open(b"/etc/passwd") works) before it
     # falls back to reading it as a document. sanitize_html is off because the caller
-    # sanitizes with the site's own allowlist; relative URIs are resolved here because only
-    # feedparser knows each element's xml:base.
+    # sanitizes with the site's own allowlist. Relative URIs in content are resolved here
+    # because only feedparser knows each element's xml:base; without any xml:base their
+    # base is the feed URL, which a caller that resolves against it can do itself.
     result = feedparser.parse(
         io.BytesIO(utf8),
         response_headers={**fp_headers, "content-type": "application/xml; charset=utf-8"},
-        resolve_relative_uris=True,
+        resolve_relative_uris=not caller_resolves or b"xml:base" in utf8,
         sanitize_html=False,
     )
     version = _str(result.get("version"))

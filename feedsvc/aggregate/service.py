@@ -1,12 +1,16 @@
 """The Aggregator: fetches every partner in the background and keeps their entries (SPEC §8).
 
 One asyncio task per partner waits until the partner is due, then ``refresh``es it:
-fetch (fetch.py) → classify (schedule.py) → parse in a worker (workers.py) → merge (merge.py)
-→ save (state.py) → tell ``on_change`` if ``posts()`` changed. Everything that decides
-something is pure and lives in those modules; this one only sequences them.
+fetch (fetch.py) → classify (schedule.py) → parse and clean in a worker (workers.py,
+clean.py) → merge (merge.py) → save (state.py) → tell ``on_change`` if ``posts()`` changed
+(paced by notify.py). Everything that decides something is pure and lives in those modules;
+this one only sequences them.
 
 - The event loop never blocks: SQLite runs in one dedicated thread (a commit may fsync),
-  parsing in worker processes, the network is asynchronous.
+  parsing and the per-entry cleaning (sanitizing HTML) in worker processes, the network is
+  asynchronous. What is left on the loop per changed partner is the merge's bookkeeping and
+  its entries' ``Post``s: about a millisecond, so serving stays responsive during a refresh
+  of hundreds of partners.
 - Every outcome is a reported result: nothing a partner sends, and no bug met while
   handling it, escapes ``refresh``; it becomes the partner's state on ``status()``, with the
   last good entries still in ``posts()``.
@@ -18,15 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from feedsvc.aggregate.clean import CleanEntry, CleanFeed, reuse
 from feedsvc.aggregate.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.aggregate.merge import (
     MergeContext,
@@ -36,7 +40,7 @@ from feedsvc.aggregate.merge import (
     partner_categories,
     to_post,
 )
-from feedsvc.aggregate.parse import ParsedFeed
+from feedsvc.aggregate.notify import ChangeNotifier, OnChange
 from feedsvc.aggregate.schedule import (
     Outcome,
     Redirect,
@@ -59,13 +63,16 @@ __all__ = ["Aggregator", "fetch_policy"]
 log = logging.getLogger("feedsvc.aggregate")
 
 _T = TypeVar("_T")
-OnChange = Callable[[], Awaitable[None] | None]
 
 # While waiting for a partner, look at the clock at least this often (seconds): a suspended
 # machine or a clock step must not leave a partner waiting for a stale deadline.
 MAX_NAP = 60.0
 # Part of every body fingerprint: a new merge rule makes unchanged bodies be read again.
 MERGE_VERSION = b"feedsvc-merge-1\x00"
+# While partners' refreshes are in flight, on_change (a re-render of the merged feeds) is
+# called at most about once per this many seconds; the last change is published at once
+# (notify.py).
+REBUILD_INTERVAL = 1.0
 
 
 def fetch_policy(config: Config) -> FetchPolicy:
@@ -97,7 +104,9 @@ class Aggregator:
     ``fetcher``, if given, must not be opened yet: the aggregator opens it in ``start`` and
     closes it in ``stop`` (tests pass one with their own resolver). ``on_change`` is called
     (and awaited if it returns an awaitable) after a fetch changed what ``posts()`` returns,
-    and only then; changes made while an awaited call runs get one call after it.
+    and only then; ``refresh`` returns once such a call has finished. Calls are paced
+    (notify.py): one at a time, changes made while one runs get one call after it, and while
+    other refreshes are in flight at most one per ``rebuild_interval`` seconds.
     ``rng`` draws the jitter; ``sleep`` waits between fetches.
     """
 
@@ -110,19 +119,24 @@ class Aggregator:
         on_change: OnChange | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rebuild_interval: float = REBUILD_INTERVAL,
     ) -> None:
         agg = config.aggregator
         self._config = config
         self._clock = clock
         self._fetcher = fetcher or Fetcher(fetch_policy(config), clock=clock)
-        self._on_change = on_change
+        self._notifier = ChangeNotifier(on_change, rebuild_interval)
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._schedule = SchedulePolicy(
             interval=parse_duration(agg.interval, "aggregator.interval"),
             max_backoff=parse_duration(agg.max_backoff, "aggregator.max_backoff"),
         )
-        self._parser = ParserPool(agg.parse_workers, parse_duration(agg.timeout, "timeout"))
+        self._parser = ParserPool(
+            agg.parse_workers,
+            parse_duration(agg.timeout, "timeout"),
+            summary_length=config.feeds.summary_length,
+        )
         site_lang = _lang_or(config.site.language, "en")
         self._partners = {
             p.name: _Partner(p, _lang_or(p.lang, site_lang), partner_categories(p.categories))
@@ -130,14 +144,16 @@ class Aggregator:
         }
         self._records = {name: _fresh(p.config) for name, p in self._partners.items()}
         self._entries: dict[str, Mapping[str, StoredEntry]] = {n: {} for n in self._partners}
+        # Each partner's entries as the last merged fetch cleaned them, by digest: what the
+        # parser workers need not clean again (clean.py). Memory only: after a restart the
+        # first fetch cleans everything.
+        self._cleaned: dict[str, dict[str, CleanEntry]] = {n: {} for n in self._partners}
         self._locks = {name: asyncio.Lock() for name in self._partners}
-        self._partner_posts: dict[str, tuple[Post, ...]] = {}
+        self._published: dict[str, _Published] = {}
         self._posts: tuple[Post, ...] | None = None
         self._io: ThreadPoolExecutor | None = None
         self._store: Store | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._notifying = False
-        self._dirty = False
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -188,6 +204,7 @@ class Aggregator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._notifier.close()
         if self._io is None:
             return
         await self._fetcher.__aexit__(None, None, None)
@@ -233,10 +250,11 @@ class Aggregator:
             raise KeyError(f"no partner named {name!r}")
         if self._store is None:
             raise RuntimeError("Aggregator.start() first")
-        async with self._locks[name]:
-            changed = await self._refresh(self._partners[name], self._records[name])
+        with self._notifier.in_flight():
+            async with self._locks[name]:
+                changed = await self._refresh(self._partners[name], self._records[name])
         if changed:
-            await self._notify()
+            await self._notifier.changed()
 
     async def _refresh(self, partner: _Partner, record: PartnerRecord) -> bool:
         name = partner.config.name
@@ -244,8 +262,9 @@ class Aggregator:
             return False
         now = self._now()
         result: FetchResult | None = None
-        parsed: ParsedFeed | None = None
+        parsed: CleanFeed | None = None
         merged: MergeResult | None = None
+        cleaned: tuple[CleanEntry, ...] = ()
         fingerprint = record.fingerprint
         try:
             validators = Validators(record.etag, record.last_modified)
@@ -255,8 +274,12 @@ class Aggregator:
                 fingerprint = self._fingerprint(result.body)
                 # An identical body (a server without validators) changes nothing: skip it.
                 if fingerprint != record.fingerprint:
-                    parsed = await self._parser.parse(result.body, result.url, result.headers)
-                    merged = self._merge(partner, record, parsed, result.url, now)
+                    known = self._cleaned[name]
+                    parsed = await self._parser.parse(
+                        result.body, result.url, result.headers, known.keys()
+                    )
+                    cleaned = reuse(parsed.entries, known)
+                    merged = self._merge(partner, record, cleaned, now)
         except Exception as e:  # a fetch, parse or merge failure is this partner's state
             if not isinstance(e, FeedsvcError):
                 log.exception("partner %s: unexpected error", name)
@@ -276,6 +299,7 @@ class Aggregator:
         changed = merged is not None and merged.changed
         if merged is not None:
             self._entries[name] = merged.entries
+            self._cleaned[name] = {e.digest: e for e in cleaned}
         if changed or self._origin(partner, record) != self._origin(partner, new):
             self._invalidate(name)
             return True
@@ -296,25 +320,27 @@ class Aggregator:
         return hashlib.sha256(MERGE_VERSION + settings.encode() + body).hexdigest()
 
     def _merge(
-        self, partner: _Partner, record: PartnerRecord, parsed: ParsedFeed, url: str, now: datetime
+        self,
+        partner: _Partner,
+        record: PartnerRecord,
+        cleaned: Sequence[CleanEntry],
+        now: datetime,
     ) -> MergeResult:
         ctx = MergeContext(
             partner=partner.config.name,
             id_authority=self._config.site.id_authority,
-            feed_url=url,
-            summary_length=self._config.feeds.summary_length,
             retention=self._config.aggregator.retention,
             now=now,
         )
         entries = self._entries[partner.config.name]
-        return merge(parsed, entries, record.id_memory, record.unstable_ids, ctx)
+        return merge(cleaned, entries, record.id_memory, record.unstable_ids, ctx)
 
     def _next_record(
         self,
         record: PartnerRecord,
         outcome: Outcome,
         result: FetchResult | None,
-        parsed: ParsedFeed | None,
+        parsed: CleanFeed | None,
         merged: MergeResult | None,
         fingerprint: str | None,
         now: datetime,
@@ -353,28 +379,6 @@ class Aggregator:
             unstable_ids=merged.unstable_ids if merged else record.unstable_ids,
         )
 
-    async def _notify(self) -> None:
-        """Call on_change; changes that land while an awaited call runs are coalesced into
-        one more call after it, so 200 partners changing at start-up do not queue 200
-        rebuilds of the merged feeds."""
-        if self._on_change is None:
-            return
-        self._dirty = True
-        if self._notifying:
-            return  # the running call goes round once more
-        self._notifying = True
-        try:
-            while self._dirty:
-                self._dirty = False
-                try:
-                    result = self._on_change()
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    log.exception("aggregator on_change callback failed")
-        finally:
-            self._notifying = False
-
     # --- what is published ----------------------------------------------------------------
 
     def posts(self) -> tuple[Post, ...]:
@@ -383,7 +387,12 @@ class Aggregator:
         An id two partners share (both republishing one entry) is published once.
         """
         if self._posts is None:
-            every = [post for name in self._partners for post in self._posts_of(name)]
+            every = [
+                post
+                for name in self._partners
+                if name in self._published
+                for post in self._published[name].posts.values()
+            ]
             # Two stable sorts, as normalize_posts: id ascending breaks ties between equal dates.
             ordered = sorted(every, key=lambda p: p.id)
             ordered.sort(key=lambda p: p.published, reverse=True)
@@ -391,24 +400,29 @@ class Aggregator:
             self._posts = tuple(p for p in ordered if not (p.id in seen or seen.add(p.id)))
         return self._posts
 
-    def _posts_of(self, name: str) -> tuple[Post, ...]:
-        cached = self._partner_posts.get(name)
-        if cached is None:
-            partner, record = self._partners[name], self._records[name]
-            origin = self._origin(partner, record)
-            fallback = origin.home_url or record.url
-            cached = tuple(
-                to_post(
-                    e,
+    def _publish(self, name: str) -> _Published:
+        """``name``'s entries as Posts; those of entries unchanged since the last time (the
+        same objects: merge keeps them) are reused rather than made again."""
+        partner, record = self._partners[name], self._records[name]
+        origin = self._origin(partner, record)
+        fallback = origin.home_url or record.url
+        entries = self._entries[name]
+        before = self._published.get(name)
+        if before is None or before.origin != origin:
+            before = _Published(origin, {}, {})
+        posts = {}
+        for key, entry in entries.items():
+            post = before.posts.get(key)
+            if post is None or before.entries.get(key) is not entry:
+                post = to_post(
+                    entry,
                     origin,
                     lang=partner.lang,
                     categories=partner.categories,
                     fallback_url=fallback,
                 )
-                for e in self._entries[name].values()
-            )
-            self._partner_posts[name] = cached
-        return cached
+            posts[key] = post
+        return _Published(origin, entries, posts)
 
     def _origin(self, partner: _Partner, record: PartnerRecord) -> Origin:
         config = partner.config
@@ -416,10 +430,12 @@ class Aggregator:
         return Origin(name=config.name, title=config.title, feed_url=record.url, home_url=home)
 
     def _invalidate(self, name: str | None = None) -> None:
-        if name is None:
-            self._partner_posts.clear()
-        else:
-            self._partner_posts.pop(name, None)
+        """``name``'s entries or origin changed (None: every partner's). Its Posts are made
+        now, in the step that merged it (a fraction of a millisecond per partner), so that
+        ``posts()`` after a refresh of hundreds of partners only sorts, instead of making
+        ten thousand Posts in one step while requests wait."""
+        for changed in self._partners if name is None else (name,):
+            self._published[changed] = self._publish(changed)
         self._posts = None
 
     def status(self) -> list[dict[str, Any]]:
@@ -438,6 +454,15 @@ class Aggregator:
         if self._io is None:  # stop() ran while a refresh was on its way
             raise StoreError(self._config.aggregator.store, "the aggregator is stopped")
         return await asyncio.get_running_loop().run_in_executor(self._io, func, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """One partner's entries as Posts, and the entries they were made from."""
+
+    origin: Origin
+    entries: Mapping[str, StoredEntry]
+    posts: dict[str, Post]  # by entry key, in the order of ``entries``
 
 
 def _fresh(partner: PartnerConfig) -> PartnerRecord:
