@@ -124,7 +124,9 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
     loaded = load_posts(config)
     for problem in loaded.problems:
-        print(f"{problem.path}:{problem.line}: {problem.severity.value}: {problem.message}")
+        # SPEC §2: "path:line: message"; warnings say so, as compilers do.
+        label = "warning: " if problem.severity is Severity.WARNING else ""
+        print(f"{problem.path}:{problem.line}: {label}{problem.message}")
     errors = sum(p.severity is Severity.ERROR for p in loaded.problems)
     print(
         f"{len(loaded.posts)} posts ok, {loaded.drafts} drafts, {errors} errors",

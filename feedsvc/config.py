@@ -26,8 +26,6 @@ from feedsvc.errors import ConfigError
 REQUIRED: Any = dataclasses.MISSING
 
 SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
-# Source types whose reader exists; the others are reserved names that fail clearly.
-BUILT_SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
 FORMATS = ("atom", "rss", "json")
 
 
@@ -175,7 +173,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
         raise ConfigError("", f"not valid TOML: {e}", str(path)) from e
     for dotted, value in (overrides or {}).items():
         section, key = dotted.split(".", 1)
-        raw.setdefault(section, {})[key] = value
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(section, "must be a table", str(path))
+        table[key] = value
     try:
         return parse_config(raw, base_dir=path.resolve().parent, file=str(path))
     except ConfigError as e:
@@ -306,8 +307,6 @@ def _check(config: Config, base_dir: Path) -> Config:
         if src.type not in SOURCE_TYPES:
             known = ", ".join(SOURCE_TYPES)
             raise ConfigError(f"{where}.type", f"unknown source type {src.type!r} (known: {known})")
-        if src.type not in BUILT_SOURCE_TYPES:
-            raise ConfigError(f"{where}.type", f"source type {src.type!r} is not built yet")
         parse_duration(src.interval, f"{where}.interval")
         src = dataclasses.replace(src, name=src.name or f"{src.type}-{i}")
         if src.name in names:
@@ -330,7 +329,9 @@ def _check(config: Config, base_dir: Path) -> Config:
             check_url(partner.home, f"{where}.home")
         if partner.lang:
             _check_lang(partner.lang, f"{where}.lang")
-    return dataclasses.replace(config, sources=tuple(sources), aggregator=aggregator)
+    # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
+    site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
+    return dataclasses.replace(config, site=site, sources=tuple(sources), aggregator=aggregator)
 
 
 # Keys each source type reads besides type, name, interval, categories and lang.
@@ -420,12 +421,13 @@ def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
     return aggregator
 
 
-def _check_lang(tag: str, key: str) -> None:
+def _check_lang(tag: str, key: str) -> str:
+    """``tag`` as a BCP 47 language tag in its canonical case, or a ConfigError."""
     # Imported here: feedsvc.normalize imports this module.
     from feedsvc.normalize.lang import normalize_lang
 
     try:
-        normalize_lang(tag)
+        return normalize_lang(tag)
     except ValueError as e:
         raise ConfigError(key, str(e)) from e
 

@@ -10,17 +10,16 @@ import json
 from pathlib import Path
 
 import feedparser
-import jsonschema
 import pytest
 from aggregate_support import SITE, atom_feed, feed_server_fixture, item, json_feed, rss_feed
 from lxml import etree
+from schemas import validate_jsonfeed
 
 from feedsvc.config import parse_config
 from feedsvc.live import Publisher
 from feedsvc.web.app import create_app
 
 feed_server = pytest.fixture(feed_server_fixture)
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "jsonfeed-v1.1.schema.json"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -100,8 +99,7 @@ async def test_partners_are_published_merged_with_their_sources_named(service):
         "Partner B",
         "Partner C",
     }
-    if SCHEMA.exists():
-        jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    validate_jsonfeed(document)
 
     network = feedparser.parse(await (await client.get("/network.atom")).read())
     assert "Our own post" in [e.title for e in network.entries]

@@ -73,3 +73,17 @@ async def test_stop_cancels_the_running_and_the_waiting():
     second = coalescer.request(None, "two")
     await coalescer.stop()
     assert first.cancelled() and second.cancelled()
+
+
+async def test_a_stopped_coalescer_runs_nothing_more():
+    runs: list[str] = []
+
+    async def run(batch: Batch) -> None:
+        runs.append(batch.trigger)
+
+    coalescer = Coalescer(run)
+    await coalescer.request(None, "first")
+    await coalescer.stop()
+    await asyncio.wait_for(coalescer.request(None, "late"), timeout=1)
+    assert runs == ["first"]
+    assert not coalescer.busy

@@ -187,3 +187,26 @@ def test_aggregator_mode_loads_with_partners(tmp_path):
     assert config.aggregator.retention == 500
     assert config.aggregator.allowed_networks == ("10.1.2.0/24",)
     assert config.partners[0].lang == "es"
+
+
+@pytest.mark.parametrize(("language", "stored"), [("en_US", "en-US"), ("ES", "es"), ("no", "no")])
+def test_the_site_language_is_stored_as_a_canonical_tag(tmp_path, language, stored):
+    text = GOOD.replace(
+        'id_authority = "site.example,2020"\n',
+        f'id_authority = "site.example,2020"\nlanguage = "{language}"\n',
+    )
+    assert load_config(write(tmp_path, text)).site.language == stored
+
+
+def test_a_bad_site_language_is_a_config_error(tmp_path):
+    text = GOOD.replace(
+        'id_authority = "site.example,2020"\n',
+        'id_authority = "site.example,2020"\nlanguage = "English"\n',
+    )
+    assert error_for(tmp_path, text).key == "site.language"
+
+
+def test_an_override_into_a_non_table_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, 'server = "x"\n' + GOOD), {"server.host": "0.0.0.0"})
+    assert info.value.key == "server"

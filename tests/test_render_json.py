@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 from factories import aggregated, make_ctx, make_feed, make_post, sample_feed, sample_posts
+from schemas import JSONFEED_SCHEMA
 
 from feedsvc.model import Feed
 from feedsvc.render import FragmentCache, render_json
 
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "schemas" / "jsonfeed-v1.1.schema.json"
-)
-
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
-    if not SCHEMA_PATH.exists():
-        pytest.skip(f"no JSON Feed schema at {SCHEMA_PATH}")
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(JSONFEED_SCHEMA)
 
 
 def check(doc: dict[str, Any], validator: jsonschema.Draft7Validator) -> None:

@@ -52,11 +52,17 @@ class Coalescer:
         self._run = run
         self._waiting: Batch | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._stopped = False
         self.runs = 0  # rebuilds run so far
 
     def request(self, sources: Sources, trigger: str) -> asyncio.Future[None]:
         """Ask for a rebuild of ``sources``; the future is done when a rebuild that started
-        after this request has finished (it never fails: failures are logged and reported)."""
+        after this request has finished (it never fails: failures are logged and reported).
+        Once stopped, nothing runs and the future is done at once."""
+        if self._stopped:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
         if self._waiting is None:
             self._waiting = Batch(sources, [trigger])
         else:
@@ -89,7 +95,8 @@ class Coalescer:
                 batch.done.set_result(None)
 
     async def stop(self) -> None:
-        """Cancel the running rebuild, and forget the waiting one."""
+        """Cancel the running rebuild, forget the waiting one, and refuse new ones."""
+        self._stopped = True
         if self._waiting is not None:
             self._waiting.done.cancel()
             self._waiting = None

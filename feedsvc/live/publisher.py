@@ -401,6 +401,10 @@ class Publisher:
 
     async def stop(self) -> None:
         self._scheduled = False
+        # The aggregator first: a refresh landing later would ask the stopped coalescer
+        # for a rebuild nobody waits for.
+        if self.aggregator is not None:
+            await self.aggregator.stop()
         tasks = [task for _, task in self._tasks.values()] + list(self._background)
         for task in tasks:
             task.cancel()
@@ -408,8 +412,6 @@ class Publisher:
         self._tasks.clear()
         self._watchers.clear()
         await self._coalescer.stop()
-        if self.aggregator is not None:
-            await self.aggregator.stop()
 
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: background work runs while the app serves."""
