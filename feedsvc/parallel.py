@@ -1,4 +1,4 @@
-"""A parallel map over both cores for the start-up build, and nothing else.
+"""A parallel map over one worker per core for the start-up build, and nothing else.
 
 Normalizing 10,000 posts and rendering and compressing two thousand feeds is CPU
 work in Python; one process uses one core. Forked workers see the parent's data
