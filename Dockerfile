@@ -4,7 +4,8 @@
 # To serve your own site, mount a config and posts over the example:
 #   docker run --rm -p 8080:8080 -v "$PWD/site:/site:ro" feedsvc \
 #     feedsvc serve --config /site/feeds.toml --host 0.0.0.0
-# and set server.public_url in it to the address readers use.
+# and set server.public_url in it to the address readers use. With aggregator mode on and a
+# read-only mount, point aggregator.store at the writable /app/var/feedsvc.sqlite3.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

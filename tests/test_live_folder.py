@@ -4,6 +4,7 @@ the last good output when a post or the folder goes bad."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 
@@ -273,3 +274,18 @@ async def test_a_failing_rebuild_keeps_the_last_good_feeds_and_the_next_catches_
     await publisher.rebuild()  # the file did not change again; the change is still seen
     assert "Post h" in titles(publisher, "/feed.atom")
     assert publisher.status()["rebuild_error"] is None
+
+
+async def test_a_watcher_that_dies_is_logged_and_shown_on_status(tmp_path, caplog):
+    site = write_site(tmp_path)
+    publisher = Publisher(site.config(), workers=1)
+    publisher.build()
+
+    async def watcher_that_breaks() -> None:
+        raise ValueError("inotify said something odd")
+
+    task = asyncio.get_running_loop().create_task(watcher_that_breaks())
+    await asyncio.gather(task, return_exceptions=True)
+    publisher._source_task_ended("posts", task)
+    assert "inotify said something odd" in source_status(publisher)["watch_error"]
+    assert "watching stopped" in caplog.text

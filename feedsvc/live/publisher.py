@@ -113,6 +113,8 @@ class Publisher:
         self._last_rebuild: dict[str, Any] | None = None
         # One background task per source (a watcher or a timer), and what it was made for.
         self._tasks: dict[str, tuple[SourceConfig, asyncio.Task[None]]] = {}
+        # Watchers and timers that died of an unexpected error, by source name.
+        self._task_errors: dict[str, str] = {}
         self._watchers: dict[str, Watcher] = {}
         self._scheduled = False
         self._background: set[asyncio.Task[Any]] = set()
@@ -355,12 +357,23 @@ class Publisher:
                 task.cancel()
                 del self._tasks[name]
                 self._watchers.pop(name, None)
+                self._task_errors.pop(name, None)
         for name, source in wanted.items():
             if name not in self._tasks:
                 work = self._source_task(source)
                 if work is not None:
                     task = asyncio.get_running_loop().create_task(work, name=f"source-{name}")
+                    task.add_done_callback(partial(self._source_task_ended, name))
                     self._tasks[name] = (source, task)
+
+    def _source_task_ended(self, name: str, task: asyncio.Task[None]) -> None:
+        """A watcher or timer that dies of an unexpected error says so in the log and on
+        /status (the source's last good posts keep serving)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("source %s: watching stopped: %r", name, error, exc_info=error)
+        self._task_errors[name] = f"watching stopped: {error!r}"
 
     def _source_task(self, source: SourceConfig) -> Any:
         interval = remote_interval(source)
@@ -447,6 +460,8 @@ class Publisher:
             status["watch"] = watcher.mode
         elif remote_interval(source) is not None:
             status["interval"] = source.interval
+        if source.name in self._task_errors:
+            status["watch_error"] = self._task_errors[source.name]
         return status
 
     def webhook_token(self) -> str | None:
