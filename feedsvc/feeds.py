@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config
 from feedsvc.model import Feed, FeedKind, Post
+from feedsvc.normalize.batch import newest_first
 from feedsvc.normalize.lang import normalize_lang
 
 # The updated time of a feed with no entries: fixed, so an empty feed is still deterministic.
@@ -168,13 +169,6 @@ def _partner_languages(config: Config) -> dict[str, str]:
             except ValueError:
                 continue  # load_config refuses these; a hand-built Config may not
     return languages
-
-
-def newest_first(posts: Iterable[Post]) -> list[Post]:
-    """Published descending, then id ascending (the order normalize_posts gives)."""
-    ordered = sorted(posts, key=lambda post: post.id)
-    ordered.sort(key=lambda post: post.published, reverse=True)
-    return ordered
 
 
 def _feed(

@@ -32,6 +32,8 @@ from datetime import datetime
 from feedsvc.aggregate.clean import CleanEntry
 from feedsvc.model import Author, Category, Image, Origin, Post
 from feedsvc.normalize import plain_text, post_id, slugify
+from feedsvc.normalize.batch import newest_first
+from feedsvc.normalize.ids import is_absolute_uri
 
 __all__ = [
     "MergeContext",
@@ -39,7 +41,6 @@ __all__ = [
     "StoredEntry",
     "merge",
     "partner_categories",
-    "sort_newest_first",
     "to_post",
 ]
 
@@ -191,8 +192,8 @@ def _published_id(entry: CleanEntry, key: str, unstable: bool, ctx: MergeContext
     """The partner's own id when it is an absolute URI, else a tag: URI (RFC 4151) minted
     from the identity key, so the same entry gets the same id on every fetch and restart."""
     own = entry.entry_id
-    if own and not unstable and len(own) <= _MAX_OWN_ID and post_id(own, "", "x") == own:
-        return own  # post_id keeps an explicit id verbatim only when it is an absolute URI
+    if own and not unstable and len(own) <= _MAX_OWN_ID and is_absolute_uri(own):
+        return own
     digest = hashlib.sha256(key.encode()).hexdigest()
     return post_id(None, f"partner/{ctx.partner}/{digest}", ctx.id_authority)
 
@@ -204,14 +205,9 @@ def _retain(
     if len(entries) <= retention:
         return dict(entries)
     room = max(retention - len(in_feed), 0)
-    others = sort_newest_first(e for k, e in entries.items() if k not in in_feed)
+    others = newest_first(e for k, e in entries.items() if k not in in_feed)
     keep = in_feed | {e.key for e in others[:room]}
     return {k: e for k, e in entries.items() if k in keep}
-
-
-def sort_newest_first(entries: Iterable[StoredEntry]) -> list[StoredEntry]:
-    """Published descending, then id ascending: the order of every feed (normalize.batch)."""
-    return sorted(sorted(entries, key=lambda e: e.id), key=lambda e: e.published, reverse=True)
 
 
 def to_post(

@@ -57,6 +57,7 @@ from feedsvc.config import Config, PartnerConfig, parse_duration
 from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.model import Category, Origin, Post
 from feedsvc.normalize import normalize_lang
+from feedsvc.normalize.batch import newest_first
 
 __all__ = ["Aggregator", "fetch_policy"]
 
@@ -393,9 +394,7 @@ class Aggregator:
                 if name in self._published
                 for post in self._published[name].posts.values()
             ]
-            # Two stable sorts, as normalize_posts: id ascending breaks ties between equal dates.
-            ordered = sorted(every, key=lambda p: p.id)
-            ordered.sort(key=lambda p: p.published, reverse=True)
+            ordered = newest_first(every)
             seen: set[str] = set()
             self._posts = tuple(p for p in ordered if not (p.id in seen or seen.add(p.id)))
         return self._posts

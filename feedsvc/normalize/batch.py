@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
+from typing import Protocol, TypeVar
 
 from feedsvc.config import Config
 from feedsvc.errors import PostError
@@ -60,10 +62,25 @@ def normalize_posts(
         posts.append(post)
     problems.extend(_shared_url_warnings(posts))
     linked = _link_translations(posts)
-    # Two stable sorts: id ascending breaks ties between equal published times.
-    by_id = sorted(linked, key=lambda p: p.id)
-    newest_first = sorted(by_id, key=lambda p: p.published, reverse=True)
-    return NormalizeResult(tuple(newest_first), tuple(problems), drafts)
+    return NormalizeResult(tuple(newest_first(linked)), tuple(problems), drafts)
+
+
+class _Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def newest_first(items: Iterable[_D]) -> list[_D]:
+    """The order of every feed: published descending, then id ascending, so equal dates
+    never order differently from one run or replica to another (SPEC §7)."""
+    ordered = sorted(items, key=lambda item: item.id)
+    ordered.sort(key=lambda item: item.published, reverse=True)  # stable: ids stay in order
+    return ordered
 
 
 def normalize_one(raw: RawPost, config: Config) -> Post | Problem | None:

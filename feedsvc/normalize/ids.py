@@ -11,6 +11,11 @@ _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _TAG_SPECIFIC_SAFE = "/?:@!$&'()*+,;=-._~"
 
 
+def is_absolute_uri(text: str) -> bool:
+    """True for an absolute URI (RFC 3986 §4.3): a scheme, ":", and more."""
+    return _ABSOLUTE_URI.match(text) is not None
+
+
 def post_id(explicit: str | None, key: str, id_authority: str) -> str:
     """The entry id of a post.
 
@@ -19,7 +24,7 @@ def post_id(explicit: str | None, key: str, id_authority: str) -> str:
     source ``key`` when there is no id: both become ``tag:{authority}:{name}``. Nothing a
     writer edits (title, body, slug, categories) takes part, so an edit never changes the id.
     """
-    if explicit is not None and _ABSOLUTE_URI.match(explicit):
+    if explicit is not None and is_absolute_uri(explicit):
         return explicit
     name = explicit if explicit is not None else key
     return f"tag:{id_authority}:{quote(name, safe=_TAG_SPECIFIC_SAFE)}"

@@ -46,6 +46,7 @@ from feedsvc.aggregate.fetch import Fetcher, FetchResult, Validators
 from feedsvc.config import SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.model import Problem, RawPost, Severity
+from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.text import collapse_whitespace, html_to_text
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
@@ -57,8 +58,6 @@ MAX_PAGES = 1000
 _PAST_LAST_PAGE = "rest_post_invalid_page_number"
 # "2017-06-09T14:30:00": how the REST API writes *_gmt dates (no offset, though UTC).
 _NAIVE_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
-# RFC 3986 §3.1: a scheme, then ":" and more.
-_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # Tails themes put on excerpts: twenty* themes' "Continue reading <span>Title</span>" link,
 # and the "[…]" of excerpts cut by wp_trim_excerpt().
 _MORE_LINK = re.compile(r"<a\b[^>]*\bclass=\"[^\"]*\bmore-link\b[^>]*>.*?</a>", re.I | re.S)
@@ -229,7 +228,7 @@ def post_to_raw_post(
 def _guid(item: dict[str, Any]) -> str | None:
     # guid.rendered may be HTML-escaped ("?p=1&amp;lang=es"); the raw guid is the id.
     guid = html.unescape(_rendered(item, "guid")).strip()
-    return guid if _ABSOLUTE_URI.match(guid) else None
+    return guid if is_absolute_uri(guid) else None
 
 
 def _utc(value: str) -> str:
