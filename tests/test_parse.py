@@ -847,3 +847,14 @@ def test_an_element_with_thousands_of_attributes_is_refused_fast() -> None:
 def test_results_pickle_so_parsing_can_run_in_a_process_pool() -> None:
     feed = parse_feed(ATOM, URL, {})
     assert pickle.loads(pickle.dumps(feed)) == feed
+
+
+def test_bidi_controls_and_forbidden_characters_leave_partner_text() -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>P</title>'
+        "<item><title>Safe\u202etxt.exe title</title><category>News&#x2066;</category>"
+        "<guid>urn:x:1</guid></item></channel></rss>"
+    ).encode()
+    (entry,) = parse_feed(body, "https://partner.example/feed.xml", {}).entries
+    assert entry.title == "Safetxt.exe title"
+    assert entry.categories == ("News",)

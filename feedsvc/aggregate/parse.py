@@ -26,7 +26,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
@@ -37,6 +36,7 @@ from dateutil import parser as dateutil_parser
 from feedsvc.aggregate.entities import prepare_xml
 from feedsvc.errors import FeedParseError, FeedsvcError
 from feedsvc.model import Author
+from feedsvc.normalize.text import clean_text, collapse_whitespace, plain_text
 
 __all__ = ["ParsedEntry", "ParsedFeed", "parse_feed"]
 
@@ -413,7 +413,7 @@ def _json_entry(
         entry_id=_stripped(item_id),
         link=_http_url(item.get("url"), url) or _http_url(item.get("external_url"), url),
         title=_one_line(_str(item.get("title"))),  # plain text by the spec
-        content_html=_strip_illegal(content_html),
+        content_html=clean_text(content_html),
         summary=summary,
         published=_parse_date(item.get("date_published")),
         updated=_parse_date(item.get("date_modified")),
@@ -442,18 +442,11 @@ def _json_authors(thing: dict[str, Any], url: str) -> tuple[Author, ...]:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# XML 1.0 §2.2 Char: whatever else a partner sends (C0 controls, lone surrogates from JSON
-# "\ud800" escapes, U+FFFE) cannot be written into our feeds, so it is dropped here.
-_ILLEGAL_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _strip_illegal(text: str) -> str:
-    return _ILLEGAL_XML_CHARS.sub("", text)
-
 
 def _one_line(text: str) -> str:
-    """Plain text on one line: titles, categories, names."""
-    return " ".join(_strip_illegal(text).split())
+    """Plain text on one line: titles, categories, names. Text hygiene is the site's own
+    (clean_text): what XML 1.0 forbids and bidi controls go, whatever a partner sends."""
+    return collapse_whitespace(clean_text(text))
 
 
 def _text_to_html(text: str) -> str:
@@ -463,47 +456,9 @@ def _text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
 
 
-class _TextExtractor(HTMLParser):
-    _SKIPPED = frozenset({"script", "style", "template", "noscript"})
-    _BLOCKS = frozenset(
-        "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 "
-        "h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIPPED:
-            self._skipping += 1
-        elif tag in self._BLOCKS:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BLOCKS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIPPED:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
 def _html_to_text(markup: str) -> str:
     """HTML as one line of plain text, entities decoded, scripts and styles dropped."""
-    if "<" not in markup and "&" not in markup:
-        return _one_line(markup)
-    extractor = _TextExtractor()
-    extractor.feed(markup)
-    extractor.close()
-    return _one_line("".join(extractor.parts))
+    return plain_text(markup)
 
 
 def _kind(mime_type: Any) -> str | None:
@@ -517,7 +472,7 @@ def _kind(mime_type: Any) -> str | None:
 
 
 def _as_html(value: str, kind: str | None) -> str:
-    return _strip_illegal(value) if kind == "html" else _text_to_html(value)
+    return clean_text(value) if kind == "html" else _text_to_html(value)
 
 
 def _as_text(value: str, kind: str | None) -> str:
@@ -539,7 +494,7 @@ def _http_url(value: Any, base: str) -> str | None:
     """
     if not isinstance(value, str) or not value.strip():
         return None
-    absolute = _join(base, _strip_illegal(value))
+    absolute = _join(base, clean_text(value))
     if absolute is None:
         return None
     try:
@@ -567,7 +522,7 @@ def _lang(value: Any) -> str | None:
 
 
 def _stripped(value: Any) -> str | None:
-    return (_strip_illegal(value).strip() or None) if isinstance(value, str) else None
+    return (clean_text(value).strip() or None) if isinstance(value, str) else None
 
 
 def _unique(values: Iterable[_T | None]) -> tuple[_T, ...]:
