@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feedsvc.model import Category
 from feedsvc.normalize import slugify
+from feedsvc.normalize.slug import categories_of, unique_labels
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -44,3 +46,10 @@ def test_labels_with_no_ascii_get_a_short_stable_hash() -> None:
 @given(st.text())
 def test_any_label_gives_a_url_safe_slug(label: str) -> None:
     assert SLUG.match(slugify(label))
+
+
+def test_labels_differing_in_case_or_spacing_are_one_and_the_first_spelling_wins() -> None:
+    labels = ["Children and Youth", "children  and youth", "", "Labor Trafficking"]
+    collapse = lambda label: " ".join(label.split())  # noqa: E731
+    assert unique_labels(labels, collapse) == ("Children and Youth", "Labor Trafficking")
+    assert categories_of(["LGBTQ+", "lgbtq"]) == (Category("LGBTQ+", "lgbtq"),)

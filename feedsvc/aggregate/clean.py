@@ -30,9 +30,9 @@ from feedsvc.normalize import (
     collapse_whitespace,
     normalize_lang,
     sanitize_html,
-    slugify,
     truncate_words,
 )
+from feedsvc.normalize.slug import unique_labels
 from feedsvc.normalize.text import sanitized_html_to_text
 
 __all__ = [
@@ -174,9 +174,5 @@ def _lang(tag: str | None) -> str | None:
 
 
 def _unique_labels(labels: Iterable[str]) -> tuple[str, ...]:
-    by_slug: dict[str, str] = {}
-    for label in labels:
-        label = collapse_whitespace(clean_text(label))
-        if label:
-            by_slug.setdefault(slugify(label), label)
-    return tuple(by_slug.values())
+    # Already text (parse_feed): cleaned, not parsed as HTML again, so "x<y" stays.
+    return unique_labels(labels, lambda label: collapse_whitespace(clean_text(label)))

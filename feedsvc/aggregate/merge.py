@@ -31,9 +31,10 @@ from datetime import datetime
 
 from feedsvc.aggregate.clean import CleanEntry
 from feedsvc.model import Author, Category, Image, Origin, Post
-from feedsvc.normalize import plain_text, post_id, slugify
+from feedsvc.normalize import plain_text, post_id
 from feedsvc.normalize.batch import newest_first
 from feedsvc.normalize.ids import is_absolute_uri
+from feedsvc.normalize.slug import categories_of
 
 __all__ = [
     "MergeContext",
@@ -241,8 +242,4 @@ def to_post(
 
 def partner_categories(labels: Iterable[str]) -> tuple[Category, ...]:
     """A partner's configured category labels as Categories, one per slug (SPEC §5)."""
-    by_slug: dict[str, Category] = {}
-    for label in map(plain_text, labels):
-        if label:
-            by_slug.setdefault(slugify(label), Category(label=label, slug=slugify(label)))
-    return tuple(by_slug.values())
+    return categories_of(labels, plain_text)

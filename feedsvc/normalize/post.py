@@ -18,7 +18,7 @@ from feedsvc.normalize.ids import post_id
 from feedsvc.normalize.lang import normalize_lang
 from feedsvc.normalize.media import read_image
 from feedsvc.normalize.people import read_authors
-from feedsvc.normalize.slug import slugify
+from feedsvc.normalize.slug import categories_of, slugify, unique_labels
 from feedsvc.normalize.text import (
     clean_text,
     collapse_whitespace,
@@ -155,19 +155,11 @@ def _read_categories(front: FrontMatter) -> tuple[Category, ...]:
     """Front matter categories, then the source's; one per slug (SPEC §5: labels that differ
     only in case or spacing are one category), keeping the first label seen."""
     labels = [*front.string_list("categories"), *front.raw.default_categories]
-    by_slug: dict[str, Category] = {}
-    for label in map(plain_text, labels):
-        if label:
-            by_slug.setdefault(slugify(label), Category(label=label, slug=slugify(label)))
-    return tuple(by_slug.values())
+    return categories_of(labels, plain_text)
 
 
 def _read_tags(front: FrontMatter) -> tuple[str, ...]:
-    by_slug: dict[str, str] = {}
-    for tag in map(plain_text, front.string_list("tags")):
-        if tag:
-            by_slug.setdefault(slugify(tag), tag)
-    return tuple(by_slug.values())
+    return unique_labels(front.string_list("tags"), plain_text)
 
 
 def _read_summary(front: FrontMatter, content_html: str, limit: int) -> str:

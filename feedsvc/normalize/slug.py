@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+
+from feedsvc.model import Category
 
 # Letters that Unicode decomposition does not reduce to ASCII but that have a usual spelling.
 _TRANSLITERATIONS = str.maketrans(
@@ -43,3 +46,22 @@ def slugify(label: str) -> str:
         return slug
     digest = hashlib.sha256(label.strip().encode("utf-8", "surrogatepass")).hexdigest()
     return f"x-{digest[:8]}"
+
+
+def unique_labels(
+    labels: Iterable[str], clean: Callable[[str], str] = lambda label: label
+) -> tuple[str, ...]:
+    """Each label once per slug, cleaned, empty ones dropped, the first spelling kept:
+    labels that differ only in case or spacing are one (SPEC §5)."""
+    by_slug: dict[str, str] = {}
+    for label in map(clean, labels):
+        if label:
+            by_slug.setdefault(slugify(label), label)
+    return tuple(by_slug.values())
+
+
+def categories_of(
+    labels: Iterable[str], clean: Callable[[str], str] = lambda label: label
+) -> tuple[Category, ...]:
+    """``unique_labels`` as Categories with their slugs."""
+    return tuple(Category(label, slugify(label)) for label in unique_labels(labels, clean))
