@@ -84,13 +84,8 @@ def guard(respond: SyncHandler) -> Callable[[web.Request], Awaitable[web.StreamR
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
             return respond(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:  # redirects and the like are responses, not errors
-                raise
-            return _from_http_exception(request, exc)
-        except Exception:
-            log.exception("error serving %s %s", request.method, echo(request.path))
-            return error_response(500, _MESSAGES[500])
+        except Exception as exc:
+            return _error_answer(request, exc)
 
     handler.__name__ = handler.__qualname__ = getattr(respond, "__name__", "handler")
     return handler
@@ -105,15 +100,20 @@ def guard_async(respond: AsyncHandler) -> AsyncHandler:
     async def handler(request: web.Request) -> web.StreamResponse:
         try:
             return await respond(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            return _from_http_exception(request, exc)
-        except Exception:
-            log.exception("error serving %s %s", request.method, echo(request.path))
-            return error_response(500, _MESSAGES[500])
+        except Exception as exc:
+            return _error_answer(request, exc)
 
     return handler
+
+
+def _error_answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The response for what a handler raised (called from its ``except`` block)."""
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:  # redirects and the like are responses, not errors
+            raise exc
+        return _from_http_exception(request, exc)
+    log.exception("error serving %s %s", request.method, echo(request.path))
+    return error_response(500, _MESSAGES[500])
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Response:
