@@ -56,6 +56,7 @@ from feedsvc.render.common import (
     XML_LANG,
     FragmentCache,
     absolute,
+    archive_links,
     build_entries,
     category_scheme,
     entry_title,
@@ -70,7 +71,7 @@ from feedsvc.render.common import (
     translations,
     utc,
 )
-from feedsvc.urls import MEDIA_TYPES, feed_url
+from feedsvc.urls import MEDIA_TYPES
 
 if TYPE_CHECKING:
     from feedsvc.render import RenderContext
@@ -203,15 +204,8 @@ def _feed_links(feed: Feed, ctx: RenderContext) -> list[dict[str, str]]:
         {"href": self_url(ctx, feed, "atom"), "rel": "self", "type": MEDIA_TYPES["atom"]},
         {"href": feed.html_url, "rel": "alternate", "type": HTML_TYPE},
     ]
-    # RFC 5005 §3 and §4: navigation between the subscription feed and its archives.
-    for rel, path in (
-        ("current", feed.current),
-        ("prev-archive", feed.prev_archive),
-        ("next-archive", feed.next_archive),
-    ):
-        if path:
-            href = feed_url(ctx.public_url, path, "atom")
-            links.append({"href": href, "rel": rel, "type": MEDIA_TYPES["atom"]})
+    for rel, href in archive_links(feed, ctx, "atom"):
+        links.append({"href": href, "rel": rel, "type": MEDIA_TYPES["atom"]})
     return links
 
 

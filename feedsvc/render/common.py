@@ -69,6 +69,20 @@ def self_url(ctx: RenderContext, feed: Feed, fmt: str) -> str:
     return feed_url(ctx.public_url, feed.path, fmt)
 
 
+def archive_links(feed: Feed, ctx: RenderContext, fmt: str) -> list[tuple[str, str]]:
+    """(rel, URL) of RFC 5005 §3/§4 navigation between a subscription feed and its
+    archives: ``current``, ``prev-archive``, ``next-archive``, where they exist."""
+    return [
+        (rel, feed_url(ctx.public_url, path, fmt))
+        for rel, path in (
+            ("current", feed.current),
+            ("prev-archive", feed.prev_archive),
+            ("next-archive", feed.next_archive),
+        )
+        if path
+    ]
+
+
 def absolute(ctx: RenderContext, url: str) -> str:
     """A configured URL (icon, logo) made absolute against the site: feeds carry no
     relative URLs, since many readers resolve them wrongly (W3C validator: "relative URL")."""

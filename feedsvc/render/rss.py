@@ -52,6 +52,7 @@ from feedsvc.render.common import (
     TRANSLATION_TYPE,
     FragmentCache,
     absolute,
+    archive_links,
     build_entries,
     category_scheme,
     entry_title,
@@ -65,7 +66,7 @@ from feedsvc.render.common import (
     translations,
     utc,
 )
-from feedsvc.urls import MEDIA_TYPES, feed_url
+from feedsvc.urls import MEDIA_TYPES
 
 if TYPE_CHECKING:
     from feedsvc.render import RenderContext
@@ -161,15 +162,7 @@ def _head(feed: Feed, ctx: RenderContext) -> bytes:
     fg.load_extension("media", atom=False)
     fg.register_extension("feedsvc", FeedsvcRssFeed, FeedsvcRssItem, atom=False)
     fg.feedsvc.archive = feed.archive
-    fg.feedsvc.links = [
-        (rel, feed_url(ctx.public_url, path, "rss"))
-        for rel, path in (
-            ("current", feed.current),
-            ("prev-archive", feed.prev_archive),
-            ("next-archive", feed.next_archive),
-        )
-        if path
-    ]
+    fg.feedsvc.links = archive_links(feed, ctx, "rss")
     fg.title(feed_title(feed, ctx))
     # feedgen's channel <link> is the last link given, and its atom:link the rel=self one.
     fg.link(href=self_url(ctx, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"])
