@@ -57,6 +57,14 @@ def options_response(cors: bool) -> web.Response:
     return web.Response(status=204, headers=_PREFLIGHT_HEADERS if cors else _OPTIONS_HEADERS)
 
 
+def other_method(method: str, path: str, cors: bool) -> web.Response:
+    """The answer to anything but GET and HEAD on a served path: OPTIONS, or 405.
+    (Callers test for GET/HEAD themselves, inline: that test is on the hot path.)"""
+    if method == hdrs.METH_OPTIONS:
+        return options_response(cors)
+    return method_not_allowed(method, path)
+
+
 class Handlers:
     """The handlers of one app, reading ``ref.current`` once per request.
 
@@ -86,9 +94,7 @@ class Handlers:
             return not_found(path)
         method = request.method
         if method != hdrs.METH_GET and method != hdrs.METH_HEAD:
-            if method == hdrs.METH_OPTIONS:
-                return options_response(resource.cors)
-            return method_not_allowed(method, path)
+            return other_method(method, path, resource.cors)
 
         headers = request.headers
         accept_encoding = headers.get(hdrs.ACCEPT_ENCODING)
@@ -142,9 +148,7 @@ class Handlers:
         """The status JSON, or its HTML view when the client prefers HTML (a browser)."""
         method = request.method
         if method != hdrs.METH_GET and method != hdrs.METH_HEAD:
-            if method == hdrs.METH_OPTIONS:
-                return options_response(cors=True)
-            return method_not_allowed(method, request.path)
+            return other_method(method, request.path, cors=True)
         snapshot = self._ref.current
         status = snapshot.status if self._status is None else self._status()
         accept = request.headers.get(hdrs.ACCEPT)
@@ -159,7 +163,5 @@ class Handlers:
         """Liveness: the process answers. It says nothing of sources (see /status)."""
         method = request.method
         if method != hdrs.METH_GET and method != hdrs.METH_HEAD:
-            if method == hdrs.METH_OPTIONS:
-                return options_response(cors=False)
-            return method_not_allowed(method, request.path)
+            return other_method(method, request.path, cors=False)
         return web.Response(body=b"ok", headers=_HEALTHZ_HEADERS)
