@@ -137,7 +137,7 @@ def normalize_sources(
     """Normalize every source's last good posts; a bad post or a failing source is a
     Problem. ``workers`` processes normalize (default: one per core; 1: in-process), unless
     ``mapper`` runs the per-post step instead (a running service's NormalizeCache)."""
-    raws = []
+    raws: list[RawPost] = []
     problems: list[Problem] = []
     for source in config.sources:
         state = states[source.name]

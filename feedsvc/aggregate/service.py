@@ -395,8 +395,11 @@ class Aggregator:
                 for post in self._published[name].posts.values()
             ]
             ordered = newest_first(every)
-            seen: set[str] = set()
-            self._posts = tuple(p for p in ordered if not (p.id in seen or seen.add(p.id)))
+            # The first (newest) Post of each id.
+            first: dict[str, Post] = {}
+            for post in ordered:
+                first.setdefault(post.id, post)
+            self._posts = tuple(first.values())
         return self._posts
 
     def _publish(self, name: str) -> _Published:
