@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from feedsvc.aggregate.fetch import Fetcher
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
@@ -25,6 +24,7 @@ from feedsvc.model import Feed, Post, Problem, RawPost
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.batch import Mapper
 from feedsvc.parallel import parallel_map
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml

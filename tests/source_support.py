@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feedsvc.aggregate.fetch import Fetcher
 from feedsvc.config import Config, parse_config
 from feedsvc.model import Post
 from feedsvc.normalize import NormalizeResult, normalize_posts
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.sources import SourceResult, source_fetch_policy
 
 SEEN = web.AppKey("seen", list[web.Request])

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from feedsvc.aggregate.clean import CleanEntry, clean_entry, clean_feed, entry_digest, reuse
 from feedsvc.aggregate.merge import MergeContext, merge, partner_categories, to_post
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed
 from feedsvc.model import Author, Category, Origin
+from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 FEED_URL = "https://p.example/feeds/all.xml"

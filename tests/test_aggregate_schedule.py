@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from feedsvc.aggregate.fetch import FetchResult, Validators
 from feedsvc.aggregate.schedule import (
     RETRY_AFTER_CAP,
     Outcome,
@@ -18,6 +17,7 @@ from feedsvc.aggregate.schedule import (
     track_redirect,
 )
 from feedsvc.errors import AddressRefused, BodyTooLarge, FeedParseError, FetchTimeout
+from feedsvc.remote.fetch import FetchResult, Validators
 
 POLICY = SchedulePolicy(interval=900, max_backoff=6 * 3600)
 

@@ -30,10 +30,10 @@ from source_support import (
     serve_fixture,
 )
 
-from feedsvc.aggregate.fetch import Fetcher, FetchPolicy
 from feedsvc.config import SourceConfig, parse_config
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Image, Severity
+from feedsvc.remote.fetch import Fetcher, FetchPolicy
 from feedsvc.sources import REMOTE_READERS, read_remote_source
 from feedsvc.sources.wordpress import api_url, read_wordpress
 

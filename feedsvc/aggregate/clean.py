@@ -23,7 +23,6 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed
 from feedsvc.model import Author
 from feedsvc.normalize import (
     clean_text,
@@ -34,6 +33,7 @@ from feedsvc.normalize import (
 )
 from feedsvc.normalize.slug import unique_labels
 from feedsvc.normalize.text import sanitized_html_to_text
+from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
 
 __all__ = [
     "CleanEntry",

@@ -18,8 +18,8 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from feedsvc.aggregate.fetch import FetchResult
 from feedsvc.errors import FeedsvcError
+from feedsvc.remote.fetch import FetchResult
 
 __all__ = [
     "JITTER",

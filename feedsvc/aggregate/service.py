@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from feedsvc.aggregate.clean import CleanEntry, CleanFeed, reuse
-from feedsvc.aggregate.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.aggregate.merge import (
     MergeContext,
     MergeResult,
@@ -58,6 +57,7 @@ from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.model import Category, Origin, Post
 from feedsvc.normalize import normalize_lang
 from feedsvc.normalize.batch import newest_first
+from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 
 __all__ = ["Aggregator", "fetch_policy"]
 

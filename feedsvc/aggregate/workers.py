@@ -29,8 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from feedsvc.aggregate.clean import CleanFeed, clean_feed
-from feedsvc.aggregate.parse import parse_feed
 from feedsvc.errors import FeedParseError
+from feedsvc.remote.parse import parse_feed
 
 __all__ = ["ParserPool"]
 

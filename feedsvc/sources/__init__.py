@@ -8,9 +8,9 @@ or ``REMOTE_READERS`` (read through the shared Fetcher: wordpress, json, feed).
 
 from __future__ import annotations
 
-from feedsvc.aggregate.fetch import Fetcher, FetchPolicy, user_agent
 from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
+from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
 from feedsvc.sources.base import Reader, RemoteReader, SourceResult
 from feedsvc.sources.feed import read_feed
 from feedsvc.sources.folder import read_folder

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from feedsvc.aggregate.fetch import Fetcher, Validators
 from feedsvc.config import SourceConfig
 from feedsvc.model import Problem, RawPost
+from feedsvc.remote.fetch import Fetcher, Validators
 
 
 @dataclass(frozen=True, slots=True)

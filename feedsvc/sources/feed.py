@@ -4,7 +4,7 @@
     type = "feed"
     url = "https://blog.example.org/feed/"   # or path = "export/feed.xml"
 
-The document is parsed by the aggregator's parser (``feedsvc.aggregate.parse``: feedparser
+The document is parsed by the shared remote parser (``feedsvc.remote.parse``: feedparser
 for RSS/Atom, with entity declarations refused; JSON Feed mapped into the same shape), and
 each entry becomes a RawPost with front-matter keys, so the shared normalizer applies the
 site's rules to it exactly as to a folder post. ``adapt_entries`` is shared with the ``json``
@@ -17,11 +17,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from feedsvc.aggregate.fetch import Fetcher
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed, parse_feed
 from feedsvc.config import SourceConfig
 from feedsvc.errors import FeedParseError, SourceError
 from feedsvc.model import Problem, RawPost, Severity
+from feedsvc.remote.fetch import Fetcher
+from feedsvc.remote.parse import parse_feed
+from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.remote import item_path, read_document
 

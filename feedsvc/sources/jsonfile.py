@@ -7,7 +7,7 @@
 Two shapes are read:
 
 - a **JSON Feed** 1.0 or 1.1 (an object with ``"version": "https://jsonfeed.org/version/1.1"``),
-  mapped exactly as the ``feed`` source maps it (``feedsvc.aggregate.parse``);
+  mapped exactly as the ``feed`` source maps it (``feedsvc.remote.parse``);
 - a **JSON array of posts**, each an object with the front-matter keys of a folder post
   (``title``, ``date``, ``updated``, ``id``, ``slug``, ``url``, ``categories``, ``tags``,
   ``lang``, ``summary``, ``author``/``authors``, ``image``, ``translation_key``, ``draft``)
@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feedsvc.aggregate.fetch import Fetcher
 from feedsvc.config import SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.model import Problem, RawPost
 from feedsvc.normalize.fields import describe
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.feed import adapt_entries, parse
 from feedsvc.sources.remote import item_path, read_document

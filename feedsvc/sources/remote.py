@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedsvc.aggregate.fetch import Fetcher, FetchResult, Validators
 from feedsvc.config import SourceConfig
 from feedsvc.errors import FetchError, SourceError
 from feedsvc.model import Problem, RawPost
+from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.folder import display_path
 

@@ -42,12 +42,12 @@ import os
 import re
 from typing import Any
 
-from feedsvc.aggregate.fetch import Fetcher, FetchResult, Validators
 from feedsvc.config import SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.text import collapse_whitespace, html_to_text
+from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
 

@@ -1,4 +1,4 @@
-"""feedsvc.aggregate.parse: partner feeds (RSS, Atom, RDF, JSON Feed) in one entry shape."""
+"""feedsvc.remote.parse: partner feeds (RSS, Atom, RDF, JSON Feed) in one entry shape."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedsvc.aggregate import parse as parse_module
 from feedsvc.aggregate.clean import clean_entry
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed, parse_feed
 from feedsvc.errors import FeedParseError
 from feedsvc.model import Author
+from feedsvc.remote import xml_feed as xml_feed_module
+from feedsvc.remote.parse import parse_feed
+from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
 
 URL = "https://partner.example/blog/feed.xml"
 XML = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -589,7 +590,7 @@ def test_unexpected_errors_are_wrapped_with_their_cause(monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(parse_module.feedparser, "parse", broken)
+    monkeypatch.setattr(xml_feed_module.feedparser, "parse", broken)
     with pytest.raises(FeedParseError, match="RuntimeError") as raised:
         parse_feed(RSS, URL, XML)
     assert isinstance(raised.value.__cause__, RuntimeError)

@@ -10,14 +10,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.aggregate.addresses import (
+from feedsvc.errors import AddressRefused
+from feedsvc.remote.addresses import (
     AddressPolicy,
     PolicyResolver,
     embedded_ipv4,
     host_literal,
     refusal_reason,
 )
-from feedsvc.errors import AddressRefused
 
 REFUSED = [
     # address, a word the reason must contain

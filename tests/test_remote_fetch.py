@@ -18,14 +18,6 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
-from feedsvc.aggregate.fetch import (
-    ACCEPT,
-    Fetcher,
-    FetchPolicy,
-    Validators,
-    parse_retry_after,
-    user_agent,
-)
 from feedsvc.errors import (
     AddressRefused,
     BodyTooLarge,
@@ -35,6 +27,14 @@ from feedsvc.errors import (
     FetchTimeout,
     TooManyRedirects,
     UnsupportedScheme,
+)
+from feedsvc.remote.fetch import (
+    ACCEPT,
+    Fetcher,
+    FetchPolicy,
+    Validators,
+    parse_retry_after,
+    user_agent,
 )
 
 FEED = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>'

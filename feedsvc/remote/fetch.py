@@ -25,7 +25,6 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from feedsvc import __version__
-from feedsvc.aggregate.addresses import AddressPolicy, PolicyResolver
 from feedsvc.clock import Clock, system_clock
 from feedsvc.errors import (
     AddressRefused,
@@ -37,6 +36,7 @@ from feedsvc.errors import (
     TooManyRedirects,
     UnsupportedScheme,
 )
+from feedsvc.remote.addresses import AddressPolicy, PolicyResolver
 
 __all__ = [
     "ACCEPT",

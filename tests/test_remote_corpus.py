@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.aggregate.parse import ParsedEntry, ParsedFeed, parse_feed
 from feedsvc.errors import FeedParseError
 from feedsvc.model import Author
+from feedsvc.remote.parse import parse_feed
+from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feedparser-tests" / "tests"
 FOLDERS = ("wellformed", "illformed", "encoding", "entities", "json")
