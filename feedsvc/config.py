@@ -27,6 +27,7 @@ REQUIRED: Any = dataclasses.MISSING
 
 SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
 FORMATS = ("atom", "rss", "json")
+BUILTIN_HUB = "builtin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,38 @@ class PartnerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebsubConfig:
+    # "builtin" (this service's hub at /websub) and/or external hub URLs; empty: WebSub off.
+    hubs: tuple[str, ...] = ()
+    # W3C WebSub §5.1.1: the hub picks the lease; 10 days is the Recommendation's example.
+    lease: str = "10d"
+    min_lease: str = "1h"
+    max_lease: str = "30d"
+    store: str = "var/websub.sqlite3"
+    timeout: str = "10s"  # one verification of intent, one delivery, one publish ping
+    retries: int = 5  # further attempts after a failed delivery or publish ping
+    retry_backoff: str = "30s"  # wait before the first retry; doubles up to max_backoff
+    max_backoff: str = "1h"
+    concurrency: int = 50  # deliveries and verifications in flight at once
+    per_host: int = 4  # of which to one callback host
+    max_subscriptions: int = 10000
+    max_per_topic: int = 1000
+    max_request: int = 16384  # bytes of a POST /websub body
+    allow_private_addresses: bool = False  # callbacks on non-public addresses
+    allowed_networks: tuple[str, ...] = ()
+    # Aggregator: how often a partner that pushes through a hub is still polled.
+    backup_interval: str = "6h"
+
+    @property
+    def builtin(self) -> bool:
+        return BUILTIN_HUB in self.hubs
+
+    @property
+    def external_hubs(self) -> tuple[str, ...]:
+        return tuple(hub for hub in self.hubs if hub != BUILTIN_HUB)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -120,6 +153,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     partners: tuple[PartnerConfig, ...] = ()
+    websub: WebsubConfig = field(default_factory=WebsubConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     # Where the config came from; relative paths in it were resolved against base_dir.
     file: str = ""
@@ -140,6 +174,13 @@ class Config:
             host = f"[{host}]"  # RFC 3986 §3.2.2: IPv6 literals in brackets
         return f"http://{host}:{self.server.port}/"
 
+    @property
+    def hub_urls(self) -> tuple[str, ...]:
+        """The hubs every feed names (W3C WebSub §4), "builtin" as this service's /websub."""
+        return tuple(
+            self.public_url + "websub" if hub == BUILTIN_HUB else hub for hub in self.websub.hubs
+        )
+
 
 # Top-level tables and whether each is an array of tables.
 SECTIONS: dict[str, tuple[type, bool]] = {
@@ -148,6 +189,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "sources": (SourceConfig, True),
     "aggregator": (AggregatorConfig, False),
     "partners": (PartnerConfig, True),
+    "websub": (WebsubConfig, False),
     "server": (ServerConfig, False),
 }
 
@@ -329,9 +371,13 @@ def _check(config: Config, base_dir: Path) -> Config:
             check_url(partner.home, f"{where}.home")
         if partner.lang:
             _check_lang(partner.lang, f"{where}.lang")
+    websub = _check_websub(config.websub)
+    websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
     # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
     site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
-    return dataclasses.replace(config, site=site, sources=tuple(sources), aggregator=aggregator)
+    return dataclasses.replace(
+        config, site=site, sources=tuple(sources), aggregator=aggregator, websub=websub
+    )
 
 
 # Keys each source type reads besides type, name, interval, categories and lang.
@@ -410,15 +456,40 @@ def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
             raise ConfigError(f"aggregator.{key}", "must be at least 1")
     if not 0 <= aggregator.parse_workers <= 8:
         raise ConfigError("aggregator.parse_workers", "must be between 0 and 8")
-    for network in aggregator.allowed_networks:
+    _check_networks(aggregator.allowed_networks, "aggregator.allowed_networks")
+    return aggregator
+
+
+def _check_networks(networks: tuple[str, ...], key: str) -> None:
+    for network in networks:
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError as e:
             raise ConfigError(
-                "aggregator.allowed_networks",
-                f"{network!r} is not an IP network like '10.1.2.0/24' or '127.0.0.1'",
+                key, f"{network!r} is not an IP network like '10.1.2.0/24' or '127.0.0.1'"
             ) from e
-    return aggregator
+
+
+def _check_websub(websub: WebsubConfig) -> WebsubConfig:
+    for i, hub in enumerate(websub.hubs):
+        if hub != BUILTIN_HUB:
+            check_url(hub, f"websub.hubs[{i}]")
+        if hub in websub.hubs[:i]:
+            raise ConfigError(f"websub.hubs[{i}]", f"{hub!r} is listed twice")
+    seconds = {}
+    for key in ("lease", "min_lease", "max_lease", "timeout", "retry_backoff", "max_backoff"):
+        seconds[key] = parse_duration(getattr(websub, key), f"websub.{key}")
+    parse_duration(websub.backup_interval, "websub.backup_interval")
+    # Never perpetual (W3C WebSub §5.1.1 lets the hub choose): the bounds must hold the default.
+    if not seconds["min_lease"] <= seconds["lease"] <= seconds["max_lease"]:
+        raise ConfigError("websub.lease", "must lie between websub.min_lease and websub.max_lease")
+    for key in ("concurrency", "per_host", "max_subscriptions", "max_per_topic", "max_request"):
+        if getattr(websub, key) < 1:
+            raise ConfigError(f"websub.{key}", "must be at least 1")
+    if websub.retries < 0:
+        raise ConfigError("websub.retries", "must not be negative")
+    _check_networks(websub.allowed_networks, "websub.allowed_networks")
+    return websub
 
 
 def _check_lang(tag: str, key: str) -> str:

@@ -26,6 +26,7 @@ from feedsvc.normalize.batch import Mapper
 from feedsvc.parallel import parallel_map
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
+from feedsvc.render.common import self_url
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
 from feedsvc.sources import (
@@ -37,7 +38,7 @@ from feedsvc.sources import (
     source_fetch_policy,
 )
 from feedsvc.store import Encoded, Resource, Snapshot, encode, resource_from
-from feedsvc.urls import MEDIA_TYPES, feed_path
+from feedsvc.urls import MEDIA_TYPES, discovery_links, feed_path
 
 _T = TypeVar("_T")
 
@@ -61,6 +62,7 @@ class Document:
     last_modified: datetime | None
     cors: bool
     encoded: Encoded
+    links: tuple[str, ...] = ()  # Link header values (WebSub discovery)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,7 @@ def render_context(config: Config) -> RenderContext:
         feeds=config.feeds,
         public_url=config.public_url,
         formats=config.feeds.formats,
+        hubs=config.hub_urls,
     )
 
 
@@ -226,7 +229,9 @@ def _render_feed(
     feed = feeds[index]
     body = RENDERERS[fmt](feed, ctx, cache=cache)
     content_type = f"{MEDIA_TYPES[fmt]}; charset=utf-8"
-    return Document(feed_path(feed.path, fmt), content_type, feed.updated, True, encode(body))
+    links = discovery_links(ctx.hubs, self_url(ctx, feed, fmt))
+    path = feed_path(feed.path, fmt)
+    return Document(path, content_type, feed.updated, True, encode(body), links)
 
 
 def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> dict[str, Any]:
@@ -295,7 +300,7 @@ def render_site(
     max_age = config.feeds.max_age
     for d in documents:
         resources[d.path] = resource_from(
-            d.encoded, d.content_type, d.last_modified, max_age, d.cors
+            d.encoded, d.content_type, d.last_modified, max_age, d.cors, d.links
         )
     return RenderedSite(
         feeds={feed.path: feed for feed in feeds},

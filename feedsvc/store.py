@@ -37,6 +37,7 @@ _LAST_MODIFIED = istr("Last-Modified")
 _CACHE_CONTROL = istr("Cache-Control")
 _VARY = istr("Vary")
 _ALLOW_ORIGIN = istr("Access-Control-Allow-Origin")
+_LINK = istr("Link")
 
 # Levels measured on the synthetic 10,000-post site's feeds (bench/; one core), where the
 # whole site renders to about 300 MB of identity bytes in 2,200 documents:
@@ -155,6 +156,8 @@ class Resource:
     br: Representation
     max_age: int
     cors: bool
+    # Link field values (RFC 8288) sent on 200, 304 and HEAD: a feed's WebSub hubs and self.
+    links: tuple[str, ...] = ()
     # Derived in __post_init__; left out of ==, hash and repr, which the fields above decide.
     http_last_modified: str | None = field(init=False, compare=False, repr=False)
     last_modified_seconds: int | None = field(init=False, compare=False, repr=False)
@@ -196,6 +199,9 @@ def _variant(
         # Any page may read the feed (SPEC §7). A browser revalidates it through its own
         # HTTP cache, so the ETag needs no Access-Control-Expose-Headers.
         validators.append((_ALLOW_ORIGIN, "*"))
+    # W3C WebSub §4: discovery headers on every answer, a 304 included (a subscriber may
+    # only ever revalidate).
+    validators += [(_LINK, link) for link in resource.links]
     headers = [(_CONTENT_TYPE, resource.content_type)]
     if coding != IDENTITY:
         headers.append((_CONTENT_ENCODING, coding))
@@ -213,9 +219,10 @@ def make_resource(
     last_modified: datetime | None,
     max_age: int,
     cors: bool,
+    links: tuple[str, ...] = (),
 ) -> Resource:
     """Compress ``body`` both ways and compute every validator and header of it."""
-    return resource_from(encode(body), content_type, last_modified, max_age, cors)
+    return resource_from(encode(body), content_type, last_modified, max_age, cors, links)
 
 
 def resource_from(
@@ -224,6 +231,7 @@ def resource_from(
     last_modified: datetime | None,
     max_age: int,
     cors: bool,
+    links: tuple[str, ...] = (),
 ) -> Resource:
     """The Resource of an already encoded body."""
     return Resource(
@@ -236,6 +244,7 @@ def resource_from(
         br=Representation(encoded.br, strong_etag(encoded.br)),
         max_age=max_age,
         cors=cors,
+        links=links,
     )
 
 

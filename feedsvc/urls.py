@@ -22,3 +22,11 @@ def feed_path(path: str, fmt: str) -> str:
 def feed_url(public_url: str, path: str, fmt: str) -> str:
     """Absolute URL of one format of a feed, under the service's public URL."""
     return urljoin(public_url, feed_path(path, fmt).lstrip("/"))
+
+
+def discovery_links(hubs: tuple[str, ...], self_url: str) -> tuple[str, ...]:
+    """Link header values (RFC 8288) naming a feed's WebSub hubs and its own URL, the
+    topic (W3C WebSub §4); none when no hub is configured."""
+    if not hubs:
+        return ()
+    return (*(f'<{hub}>; rel="hub"' for hub in hubs), f'<{self_url}>; rel="self"')

@@ -210,3 +210,37 @@ def test_an_override_into_a_non_table_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, 'server = "x"\n' + GOOD), {"server.host": "0.0.0.0"})
     assert info.value.key == "server"
+
+
+def test_websub_defaults_and_hubs(tmp_path):
+    defaults = load_config(write(tmp_path, GOOD))
+    assert defaults.websub.hubs == ()
+    assert defaults.hub_urls == ()
+    assert defaults.websub.lease == "10d"
+    extra = "[websub]\nhubs = ['builtin', 'https://hub.example/']\n"
+    config = load_config(write(tmp_path, GOOD + extra))
+    assert config.websub.builtin
+    assert config.websub.external_hubs == ("https://hub.example/",)
+    assert config.hub_urls == (config.public_url + "websub", "https://hub.example/")
+    assert config.websub.store == str(tmp_path / "var" / "websub.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("websub", "key", "words"),
+    [
+        ("hubs = ['ftp://hub.example/']", "websub.hubs[0]", "absolute http(s) URL"),
+        ("hubs = ['builtin', 'builtin']", "websub.hubs[1]", "listed twice"),
+        ("lease = '40d'", "websub.lease", "between websub.min_lease and websub.max_lease"),
+        ("lease = '30m'", "websub.lease", "between"),
+        ("max_lease = 'forever'", "websub.max_lease", "duration"),
+        ("per_host = 0", "websub.per_host", "at least 1"),
+        ("max_request = 0", "websub.max_request", "at least 1"),
+        ("retries = -1", "websub.retries", "not be negative"),
+        ("allowed_networks = ['nope']", "websub.allowed_networks", "not an IP network"),
+        ("perpetual = true", "websub.perpetual", "unknown key"),
+    ],
+)
+def test_websub_keys_are_checked(tmp_path, websub, key, words):
+    error = error_for(tmp_path, GOOD + f"[websub]\n{websub}\n")
+    assert error.key == key
+    assert words in error.message

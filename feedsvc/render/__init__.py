@@ -17,6 +17,7 @@ class RenderContext:
     feeds: FeedsConfig
     public_url: str  # where the feeds are served, ends with "/"
     formats: tuple[str, ...]  # formats published, for alternate links
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed names (W3C WebSub §4)
 
 
 # The format modules import RenderContext for type hints only, so importing them after

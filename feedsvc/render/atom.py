@@ -206,6 +206,8 @@ def _feed_links(feed: Feed, ctx: RenderContext) -> list[dict[str, str]]:
     ]
     for rel, href in archive_links(feed, ctx, "atom"):
         links.append({"href": href, "rel": rel, "type": MEDIA_TYPES["atom"]})
+    # W3C WebSub §4: the hubs, beside the rel=self link that names the topic.
+    links += [{"href": hub, "rel": "hub"} for hub in ctx.hubs]
     return links
 
 

@@ -105,6 +105,9 @@ def render_json(feed: Feed, ctx: RenderContext, *, cache: FragmentCache | None =
         doc["language"] = feed.lang
     if ctx.site.author:
         doc["authors"] = [{"name": ctx.site.author, "url": ctx.site.url}]
+    if ctx.hubs:
+        # JSON Feed 1.1 "hubs": endpoints for real-time notification (W3C WebSub §4).
+        doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in ctx.hubs]
     doc["items"] = []
     head = _dumps(doc)
     items = build_entries("json", feed.posts, ctx, cache, _item)

@@ -82,6 +82,7 @@ class FeedsvcRssFeed(BaseExtension):
     def __init__(self) -> None:
         self.archive = False
         self.links: list[tuple[str, str]] = []  # (rel, href)
+        self.hubs: tuple[str, ...] = ()
 
     def extend_ns(self) -> dict[str, str]:
         return {"fh": HISTORY_NS} if self.archive else {}
@@ -92,6 +93,9 @@ class FeedsvcRssFeed(BaseExtension):
             etree.SubElement(
                 channel, f"{{{ATOM_NS}}}link", rel=rel, type=MEDIA_TYPES["rss"], href=href
             )
+        # W3C WebSub §4: RSS names its hubs with atom:link, as it does its rel=self link.
+        for hub in self.hubs:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel="hub", href=hub)
         if self.archive:
             etree.SubElement(channel, f"{{{HISTORY_NS}}}archive")
         return rss
@@ -163,6 +167,7 @@ def _head(feed: Feed, ctx: RenderContext) -> bytes:
     fg.register_extension("feedsvc", FeedsvcRssFeed, FeedsvcRssItem, atom=False)
     fg.feedsvc.archive = feed.archive
     fg.feedsvc.links = archive_links(feed, ctx, "rss")
+    fg.feedsvc.hubs = ctx.hubs
     fg.title(feed_title(feed, ctx))
     # feedgen's channel <link> is the last link given, and its atom:link the rel=self one.
     fg.link(href=self_url(ctx, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"])
