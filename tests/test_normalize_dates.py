@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from feedsvc.normalize import parse_date
+from feedsvc.normalize.dates import read_free_form
 
 BOGOTA = ZoneInfo("America/Bogota")  # UTC-5, no daylight saving time
 NEW_YORK = ZoneInfo("America/New_York")
@@ -74,3 +75,13 @@ def test_incomplete_dates_are_refused_not_filled_from_today(text: str) -> None:
 def test_non_text_values_raise_value_error() -> None:
     with pytest.raises(ValueError, match="expected a date"):
         parse_date(["2017-06-09"], BOGOTA)  # type: ignore[arg-type]
+
+
+def test_read_free_form_refuses_what_lacks_a_date_field_and_uses_the_zone_hook() -> None:
+    # The one date-probing rule, shared by post dates and partner dates (remote/loose.py).
+    assert read_free_form("June 9, 2017 10:00") == datetime(2017, 6, 9, 10, 0)
+    assert read_free_form("June 9 10:00") is None  # no year
+    assert read_free_form("2017 10:00") is None  # no month or day
+    zones = {"CEST": timezone(timedelta(hours=2))}
+    read = read_free_form("June 9, 2017 10:00 CEST", tzinfos=lambda name, _: zones.get(name or ""))
+    assert read == datetime(2017, 6, 9, 8, 0, tzinfo=UTC)

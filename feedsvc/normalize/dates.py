@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 
 import dateutil.parser
@@ -61,11 +62,27 @@ def _parse_text(value: str) -> datetime:
 
 def _parse_free_form(text: str) -> datetime:
     try:
-        first, second = (dateutil.parser.parse(text, default=d) for d in _PROBE_DEFAULTS)
+        parsed = read_free_form(text)
     except (ValueError, OverflowError) as e:
         raise ValueError(
             f"cannot read date {text!r}; use ISO 8601 like 2017-06-09 or 2017-06-09T10:00:00+02:00"
         ) from e
-    if first.date() != second.date():
+    if parsed is None:
         raise ValueError(f"date {text!r} lacks a year, month or day")
-    return first
+    return parsed
+
+
+def read_free_form(
+    text: str, tzinfos: Callable[[str | None, int | None], tzinfo | None] | None = None
+) -> datetime | None:
+    """``text`` as python-dateutil reads it, or None when it lacks a year, month or day.
+
+    ``tzinfos`` maps zone names (dateutil's own hook). dateutil's errors (ValueError,
+    OverflowError, and what ``tzinfos`` raises) propagate for the caller to word.
+    """
+    first, second = (
+        dateutil.parser.parse(text, default=d, tzinfos=tzinfos) for d in _PROBE_DEFAULTS
+    )
+    # The two fill-ins differ only in year, month and day, so the results differ exactly
+    # when the text left one of them out.
+    return first if first == second else None

@@ -167,8 +167,9 @@ class AddressPolicy:
             return None
         candidates: list[IPAddress] = [ip]
         if isinstance(ip, IPv6Address):
-            candidates[0] = IPv6Address(ip.packed)
-            embedded = embedded_ipv4(candidates[0])
+            plain = IPv6Address(ip.packed)
+            candidates[0] = plain
+            embedded = embedded_ipv4(plain)
             if embedded is not None:
                 candidates.append(embedded[0])
         for candidate in candidates:

@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from dateutil import parser as dateutil_parser
-
 from feedsvc.model import Author
+from feedsvc.normalize.dates import read_free_form
 from feedsvc.normalize.text import clean_text, collapse_whitespace
 
 _T = TypeVar("_T")
@@ -110,11 +109,6 @@ def _zone(name: str | None, offset: int | None) -> timezone | None:
     return timezone(timedelta(hours=_ZONES[name.upper()]))
 
 
-# Two defaults differing in every date field: a string that leaves any of them out parses
-# differently under each, and is refused rather than completed with an arbitrary day.
-_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
-
-
 def parse_loose_date(value: Any) -> datetime | None:
     """A date feedparser could not read (or a JSON Feed RFC 3339 date) as aware UTC, or None.
 
@@ -127,14 +121,13 @@ def parse_loose_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         try:
-            first, second = (
-                dateutil_parser.parse(text, default=default, tzinfos=_zone) for default in _DEFAULTS
-            )
+            # Refused rather than completed with an arbitrary day when a date field is missing.
+            free_form = read_free_form(text, tzinfos=_zone)
         except (ValueError, OverflowError, TypeError, ArithmeticError):
             return None
-        if first != second:
+        if free_form is None:
             return None
-        parsed = first
+        parsed = free_form
     try:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):

@@ -48,6 +48,7 @@ from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.text import collapse_whitespace, html_to_text
 from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
+from feedsvc.remote.loose import as_str, dict_at, list_at, value_at
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
 
@@ -186,25 +187,25 @@ def post_to_raw_post(
     wp_id = item.get("id")
     if not isinstance(wp_id, int) or isinstance(wp_id, bool):
         return Problem(path, index, "post without a numeric id")
-    if _dict(item, "content").get("protected") is True:
+    if dict_at(item, "content").get("protected") is True:
         message = f"post {wp_id} is password-protected, so it is left out"
         return Problem(path, index, message, Severity.WARNING)
     date_gmt = item.get("date_gmt")
     if not isinstance(date_gmt, str) or not date_gmt.strip():
         return Problem(path, index, f"post {wp_id} has no date_gmt")
-    embedded = _dict(item, "_embedded")
+    embedded = dict_at(item, "_embedded")
     meta: dict[str, Any] = {
         "title": _rendered(item, "title"),
         "date": _utc(date_gmt),
         "categories": _terms(embedded, "category"),
         "tags": _terms(embedded, "post_tag"),
     }
-    lang = _text(item.get("lang")) or _text(item.get("wpml_current_locale"))
+    lang = as_str(item.get("lang")).strip() or as_str(item.get("wpml_current_locale")).strip()
     optional = {
         "id": _guid(item),
-        "updated": _utc(_text(item.get("modified_gmt"))),
-        "url": _text(item.get("link")),
-        "slug": _text(item.get("slug")),
+        "updated": _utc(as_str(item.get("modified_gmt")).strip()),
+        "url": as_str(item.get("link")).strip(),
+        "slug": as_str(item.get("slug")).strip(),
         "summary": _excerpt_text(_rendered(item, "excerpt")),
         "authors": _authors(embedded),
         "image": _image(embedded),
@@ -246,10 +247,10 @@ def _excerpt_text(excerpt_html: str) -> str:
 def _terms(embedded: dict[str, Any], taxonomy: str) -> list[str]:
     """Names of the embedded terms of one taxonomy (``wp:term`` holds a list per taxonomy)."""
     names = []
-    for group in _list(embedded, "wp:term"):
+    for group in list_at(embedded, "wp:term"):
         for term in group if isinstance(group, list) else []:
             if isinstance(term, dict) and term.get("taxonomy") == taxonomy:
-                name = _text(term.get("name"))
+                name = as_str(term.get("name")).strip()
                 if name:
                     names.append(name)
     return names
@@ -258,30 +259,30 @@ def _terms(embedded: dict[str, Any], taxonomy: str) -> list[str]:
 def _authors(embedded: dict[str, Any]) -> list[dict[str, str]]:
     """Embedded users (an error object stands in for one the API will not show)."""
     authors = []
-    for user in _list(embedded, "author"):
-        name = _text(_get(user, "name"))
+    for user in list_at(embedded, "author"):
+        name = as_str(value_at(user, "name")).strip()
         if name:
-            link = _http_url(_get(user, "link"))
+            link = _http_url(value_at(user, "link"))
             authors.append({"name": name, "url": link} if link else {"name": name})
     return authors
 
 
 def _image(embedded: dict[str, Any]) -> dict[str, Any] | None:
     """The featured image with what is known of it (``filesize`` exists since WordPress 6.0)."""
-    media = _list(embedded, "wp:featuredmedia")
+    media = list_at(embedded, "wp:featuredmedia")
     first = media[0] if media and isinstance(media[0], dict) else {}
     url = _http_url(first.get("source_url"))
-    mime_type = _text(first.get("mime_type"))
+    mime_type = as_str(first.get("mime_type")).strip()
     if not url or (mime_type and not mime_type.startswith("image/")):
         return None
-    details = _dict(first, "media_details")
+    details = dict_at(first, "media_details")
     image: dict[str, Any] = {
         "url": url,
         "type": mime_type,
         "width": _size(details.get("width")),
         "height": _size(details.get("height")),
         "length": _size(details.get("filesize")),
-        "alt": _text(first.get("alt_text")),
+        "alt": as_str(first.get("alt_text")).strip(),
     }
     return {k: v for k, v in image.items() if v}
 
@@ -299,7 +300,7 @@ def _translation_key(item: dict[str, Any], wp_id: int, source: SourceConfig) -> 
         group.update(filter(None, map(_post_id, polylang.values())))
     wpml = item.get("wpml_translations")
     entries = wpml.values() if isinstance(wpml, dict) else wpml if isinstance(wpml, list) else []
-    group.update(filter(None, (_post_id(_get(entry, "id")) for entry in entries)))
+    group.update(filter(None, (_post_id(value_at(entry, "id")) for entry in entries)))
     return f"wp:{source.name}:{min(group)}" if len(group) > 1 else None
 
 
@@ -314,7 +315,7 @@ def _error_code(result: FetchResult) -> str:
         body = json.loads(result.body)
     except (ValueError, RecursionError):
         return ""
-    return _text(_get(body, "code"))
+    return as_str(value_at(body, "code")).strip()
 
 
 def _status_error(source: SourceConfig, result: FetchResult) -> SourceError:
@@ -332,35 +333,16 @@ def _status_error(source: SourceConfig, result: FetchResult) -> SourceError:
     return http_error(source, result, detail)
 
 
-# --- loosely typed JSON -------------------------------------------------------------------
-
-
-def _get(thing: Any, key: str) -> Any:
-    return thing.get(key) if isinstance(thing, dict) else None
-
-
-def _dict(thing: Any, key: str) -> dict[str, Any]:
-    value = _get(thing, key)
-    return value if isinstance(value, dict) else {}
-
-
-def _list(thing: Any, key: str) -> list[Any]:
-    value = _get(thing, key)
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+# --- loosely typed JSON (read through remote/loose.py) ------------------------------------
 
 
 def _rendered(item: dict[str, Any], key: str) -> str:
     """``title``, ``content``, ``excerpt`` and ``guid`` are objects with a ``rendered`` string."""
-    value = _get(_dict(item, key), "rendered")
-    return value if isinstance(value, str) else ""
+    return as_str(value_at(dict_at(item, key), "rendered"))
 
 
 def _http_url(value: Any) -> str | None:
-    text = _text(value)
+    text = as_str(value).strip()
     return text if text.lower().startswith(("http://", "https://")) else None
 
 
