@@ -1,76 +1,142 @@
 """notify.py: on_change calls paced while refreshes are in flight, never late at the end.
 
-These run on the real event loop with short intervals; nothing here waits for an interval
-unless the behaviour under test is that waiting.
+Time is a fake clock whose sleepers wake only when the test moves it: nothing here waits on
+the real clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+from datetime import timedelta
 
 import pytest
+from aggregate_support import FakeClock
 
 from feedsvc.aggregate.notify import ChangeNotifier
 
 
-class Calls:
-    """An on_change that records the loop time of each call and takes ``seconds``."""
+async def settle() -> None:
+    """Let every task that can run do so (a handful of loop iterations)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
 
-    def __init__(self, seconds: float = 0.0) -> None:
-        self.seconds = seconds
+
+class FakeTime(FakeClock):
+    """A FakeClock whose ``sleep`` returns when ``advance`` moves the clock past its end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = self.now
+        self._sleepers: list[tuple[object, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @property
+    def elapsed(self) -> float:
+        return (self.now - self.start).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        wake = asyncio.get_running_loop().create_future()
+        end = self.now + timedelta(seconds=seconds)
+        heapq.heappush(self._sleepers, (end, next(self._order), wake))
+        await wake
+
+    async def advance_by(self, seconds: float) -> None:
+        await settle()  # what is due now runs first
+        target = self.now + timedelta(seconds=seconds)
+        while self._sleepers and self._sleepers[0][0] <= target:
+            end, _, wake = heapq.heappop(self._sleepers)
+            self.now = max(self.now, end)
+            if not wake.done():
+                wake.set_result(None)
+            await settle()
+        self.now = target
+        await settle()
+
+
+class Calls:
+    """An on_change that records the fake time of each call; while ``hold`` is clear, each
+    call waits for it (a rebuild that takes a while)."""
+
+    def __init__(self, time: FakeTime) -> None:
+        self.time = time
         self.times: list[float] = []
+        self.hold = asyncio.Event()
+        self.hold.set()
 
     async def __call__(self) -> None:
-        self.times.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(self.seconds)
+        self.times.append(self.time.elapsed)
+        await self.hold.wait()
+
+
+def notifier_on(time: FakeTime, calls: Calls, interval: float) -> ChangeNotifier:
+    return ChangeNotifier(calls, interval, clock=time, sleep=time.sleep)
 
 
 async def test_a_lone_change_is_published_at_once_whatever_the_interval():
-    calls = Calls()
-    notifier = ChangeNotifier(calls, interval=3600)
+    time = FakeTime()
+    calls = Calls(time)
+    notifier = notifier_on(time, calls, interval=3600)
     async with asyncio.timeout(5):
         for _ in range(3):
             with notifier.in_flight():
                 pass  # a refresh that changed something, with no other in flight
             await notifier.changed()
-    assert len(calls.times) == 3
+    assert calls.times == [0, 0, 0]
 
 
 async def test_changes_while_refreshes_are_in_flight_are_paced_and_the_last_is_not_late():
-    interval = 0.2
-    calls = Calls()
-    notifier = ChangeNotifier(calls, interval)
-    loop = asyncio.get_running_loop()
+    interval = 1.0
+    time = FakeTime()
+    calls = Calls(time)
+    notifier = notifier_on(time, calls, interval)
     waiters = []
     with notifier.in_flight():  # a slow partner, still being fetched
-        started = loop.time()
-        while loop.time() - started < 0.5:  # other partners change every 10 ms
+        for _ in range(19):  # other partners change every 0.25 s for 4.75 s
             with notifier.in_flight():
                 pass
             waiters.append(asyncio.create_task(notifier.changed()))
-            await asyncio.sleep(0.01)
-        during = len(calls.times)
-        ended = loop.time()
+            await time.advance_by(0.25)
+        during = list(calls.times)
+        ended = time.elapsed
     async with asyncio.timeout(5):
         await asyncio.gather(*waiters)  # every change's call has finished
-    # The first change is published at once, then about one call per interval (not ~50).
-    assert calls.times[0] - started < interval
-    assert 2 <= during <= 4
-    gaps = [b - a for a, b in zip(calls.times, calls.times[1:], strict=False)]
-    assert all(gap >= interval * 0.9 for gap in gaps[: during - 1])
+    # The first change is published at once, then one call per interval (not 20).
+    assert during == [0.0, 1.0, 2.0, 3.0, 4.0]
     # The last refresh ending publishes the waiting change at once, not an interval later.
-    assert len(calls.times) == during + 1
-    assert calls.times[-1] - ended < interval
+    assert calls.times == [*during, ended] == [*during, 4.75]
 
 
 async def test_changes_during_a_call_get_exactly_one_more_call_after_it():
-    calls = Calls(seconds=0.05)
-    notifier = ChangeNotifier(calls, interval=0)
+    time = FakeTime()
+    calls = Calls(time)
+    calls.hold.clear()
+    notifier = notifier_on(time, calls, interval=0)
     first = asyncio.create_task(notifier.changed())
-    await asyncio.sleep(0.01)  # the first call is running
+    await settle()  # the first call is running, and waits
+    assert len(calls.times) == 1
+    later = [asyncio.create_task(notifier.changed()) for _ in range(5)]
+    await settle()
+    calls.hold.set()
     async with asyncio.timeout(5):
-        await asyncio.gather(first, *(notifier.changed() for _ in range(5)))
+        await asyncio.gather(first, *later)
     assert len(calls.times) == 2
+
+
+async def test_a_clock_stepped_back_delays_a_call_by_one_interval_at_most():
+    time = FakeTime()
+    calls = Calls(time)
+    notifier = notifier_on(time, calls, interval=1.0)
+    with notifier.in_flight():
+        await notifier.changed()  # the first call: at once
+        time.now -= timedelta(hours=1)  # the system clock is stepped back
+        waiting = asyncio.create_task(notifier.changed())
+        await time.advance_by(0.75)
+        assert len(calls.times) == 1
+        await time.advance_by(0.25)
+        assert len(calls.times) == 2
+        await waiting
 
 
 async def test_a_failing_on_change_is_logged_and_the_next_change_is_still_published(caplog):
@@ -89,11 +155,12 @@ async def test_a_failing_on_change_is_logged_and_the_next_change_is_still_publis
 
 
 async def test_close_cancels_a_waiting_change():
-    notifier = ChangeNotifier(Calls(), interval=3600)
+    time = FakeTime()
+    notifier = notifier_on(time, Calls(time), interval=3600)
     with notifier.in_flight():
         await notifier.changed()  # the first call: at once
         waiting = asyncio.create_task(notifier.changed())  # waits for the interval
-        await asyncio.sleep(0.01)
+        await settle()
         await notifier.close()
         with pytest.raises(asyncio.CancelledError):
             await waiting

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import socket
 import struct
-import time
 import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -273,10 +272,9 @@ async def test_a_trickling_server_is_cut_off_by_the_total_timeout(serve) -> None
     server = await serve({"/feed": trickle})
     policy = FetchPolicy(allow_private_addresses=True, total_timeout=1.0)
     async with Fetcher(policy) as fetcher:
-        started = time.monotonic()
+        # Without the total timeout the body ends after 20 s and is returned: no error.
         with pytest.raises(FetchTimeout, match="within 1 s"):
             await fetcher.fetch(url(server))
-    assert time.monotonic() - started < 2.5
 
 
 @pytest.fixture
@@ -306,10 +304,9 @@ async def test_a_host_that_never_accepts_hits_the_connect_timeout(never_acceptin
     host, port = never_accepting
     policy = FetchPolicy(allow_private_addresses=True, connect_timeout=0.3)
     async with Fetcher(policy) as fetcher:
-        started = time.monotonic()
+        # Without the connect timeout, the total timeout (30 s) would end it, saying so.
         with pytest.raises(FetchTimeout, match="could not connect"):
             await fetcher.fetch(f"http://{host}:{port}/feed")
-    assert time.monotonic() - started < 2
 
 
 async def test_a_refused_connection_raises_connection_failed() -> None:
@@ -387,14 +384,12 @@ async def test_a_gzip_bomb_stops_at_the_cap_with_bounded_memory(serve) -> None:
     policy = FetchPolicy(allow_private_addresses=True, max_body_bytes=cap)
     async with Fetcher(policy) as fetcher:
         tracemalloc.start()
-        started = time.monotonic()
         try:
             with pytest.raises(BodyTooLarge):
                 await fetcher.fetch(url(server))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    assert time.monotonic() - started < 5
     assert peak < 4 * cap  # inflating it all would take 1 GiB
 
 

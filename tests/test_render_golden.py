@@ -1,8 +1,8 @@
 """Golden files: fixed posts in, the exact bytes of every format out.
 
 A change in any renderer shows up here as a diff to review. To accept new output on
-purpose, regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_render_golden.py`` and
-read the diff before committing it.
+purpose, regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_render_golden.py`` (every
+case then fails, having rewritten its file), read the diff, and run again without it.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def test_output_matches_golden_file(name: str) -> None:
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_bytes(actual)
+        # A rewritten file compared with itself proves nothing: this run never passes.
+        pytest.fail(f"rewrote {path}; read the diff, then run again without UPDATE_GOLDEN")
     assert path.exists(), f"missing {path}; run with UPDATE_GOLDEN=1 to create it"
     expected = path.read_bytes()
     # Compare as text first so a failure shows a readable diff, then as bytes.

@@ -21,8 +21,11 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import math
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from feedsvc.clock import Clock, system_clock
 
 __all__ = ["ChangeNotifier", "OnChange"]
 
@@ -32,16 +35,28 @@ OnChange = Callable[[], Awaitable[None] | None]
 
 
 class ChangeNotifier:
-    """Paces calls of ``on_change`` (see the module docstring); ``interval`` in seconds."""
+    """Paces calls of ``on_change`` (see the module docstring); ``interval`` in seconds.
 
-    def __init__(self, on_change: OnChange | None, interval: float) -> None:
+    Time comes from ``clock`` and waiting from ``sleep``, so tests pace it on a fake clock.
+    """
+
+    def __init__(
+        self,
+        on_change: OnChange | None,
+        interval: float,
+        *,
+        clock: Clock = system_clock,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self._on_change = on_change
         self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
         self._in_flight = 0
         self._idle = asyncio.Event()  # set whenever _in_flight drops to 0
         self._waiting: asyncio.Future[None] | None = None  # done when the next call is
         self._task: asyncio.Task[None] | None = None
-        self._last_end = -math.inf  # loop time the last call ended
+        self._last_end: datetime | None = None  # when the last call ended
 
     @contextlib.contextmanager
     def in_flight(self) -> Iterator[None]:
@@ -77,14 +92,9 @@ class ChangeNotifier:
             waiting.cancel()
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiting is not None:
-            deadline = self._last_end + self._interval
-            while self._in_flight and loop.time() < deadline:
-                self._idle.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(deadline):
-                        await self._idle.wait()
+            if self._in_flight:
+                await self._until_interval_or_idle()
             waiting, self._waiting = self._waiting, None
             try:
                 await self._call(self._on_change)
@@ -92,9 +102,28 @@ class ChangeNotifier:
                 waiting.cancel()
                 raise
             finally:
-                self._last_end = loop.time()
+                self._last_end = self._clock()
             if not waiting.done():
                 waiting.set_result(None)
+
+    async def _until_interval_or_idle(self) -> None:
+        """Wait until ``interval`` after the last call ended, or until nothing is in flight."""
+        if self._last_end is None:
+            return
+        elapsed = (self._clock() - self._last_end).total_seconds()
+        # A clock stepped back gives a negative elapsed time: wait one interval, never more.
+        remaining = min(self._interval, self._interval - elapsed)
+        if remaining <= 0:
+            return
+        self._idle.clear()
+        idle = asyncio.ensure_future(self._idle.wait())
+        nap = asyncio.ensure_future(self._sleep(remaining))
+        try:
+            await asyncio.wait((idle, nap), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (idle, nap):
+                task.cancel()
+            await asyncio.gather(idle, nap, return_exceptions=True)
 
     @staticmethod
     async def _call(on_change: OnChange | None) -> None:
