@@ -1,4 +1,5 @@
-"""Live updates benchmark (SPEC §9), run by hand; figures go to docs/benchmarks.md.
+"""Live updates benchmark (docs/architecture.md "Live updates"), run by hand; figures go to
+docs/benchmarks.md.
 
     python bench/gensite.py                   # once: the 10,000-post synthetic site
     python bench/live.py [--site bench/out/site] [--edits 5] [--connections 8]

@@ -100,7 +100,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     app.cleanup_ctx.append(publisher.lifespan)
 
     async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
-        # SIGHUP re-reads the config and every source (SPEC §9); the Publisher does the work.
+        # SIGHUP re-reads the config and every source (docs/config.md "Live updates"); the Publisher
+        # does the work.
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, publisher.request_reload)
         yield
@@ -124,7 +125,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
     loaded = load_posts(config)
     for problem in loaded.problems:
-        # SPEC §2: "path:line: message"; warnings say so, as compilers do.
+        # README.md "Check it": "path:line: message"; warnings say so, as compilers do.
         label = "warning: " if problem.severity is Severity.WARNING else ""
         print(f"{problem.path}:{problem.line}: {label}{problem.message}")
     errors = sum(p.severity is Severity.ERROR for p in loaded.problems)

@@ -2,7 +2,7 @@
 
 Each document gets `.gz` and `.br` siblings (nginx `gzip_static`, `brotli_static`)
 and its modification time set to its feed's updated time, so nginx on every
-replica derives the same Last-Modified and ETag (SPEC §10).
+replica derives the same Last-Modified and ETag (docs/architecture.md "Determinism").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which feeds exist and which posts each holds (SPEC §6). Pure: posts in, Feeds out.
+"""Which feeds exist and which posts each holds (docs/urls.md "Feeds"). Pure: posts in, Feeds out.
 
 Every feed holds the newest ``feeds.entries`` posts, newest first, except monthly
 archives, which are complete (RFC 5005 §4). A feed's updated time is the newest
@@ -113,7 +113,7 @@ def build_feeds(
 def build_partner_feeds(
     site_posts: Sequence[Post], partner_posts: Sequence[Post], config: Config
 ) -> tuple[Feed, ...]:
-    """Aggregator mode's feeds (SPEC §6): ``partners`` (every partner merged) and, with
+    """Aggregator mode's feeds (docs/urls.md "Feeds"): ``partners`` (every partner merged) and, with
     ``aggregator.merge_site``, ``network`` (the site's posts and the partners'). None when
     aggregator mode is off. An id both hold (a partner republishing our post) is the site's.
     """
@@ -207,7 +207,8 @@ def _feed(
 
 
 def newest_update(posts: Iterable[Post]) -> datetime:
-    """The feed's updated time: its newest entry's (SPEC §6), EPOCH when empty."""
+    """The feed's updated time: its newest entry's (docs/architecture.md "A feed's updated time"),
+    EPOCH when empty."""
     return max((post.updated for post in posts), default=EPOCH)
 
 
@@ -220,7 +221,8 @@ def _group_by_category(posts: Iterable[Post]) -> dict[str, list[Post]]:
 
 
 def _canonical_label(posts: Iterable[Post], slug: str) -> str:
-    """Labels that differ only in case or spacing are one category (SPEC §5).
+    """Labels that differ only in case or spacing are one category
+    (docs/architecture.md "Normalization").
 
     The label shown is the most used one; ties go to the alphabetically first, so
     the choice never depends on reading order.

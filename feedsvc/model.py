@@ -84,7 +84,7 @@ class Post:
 class RawPost:
     """What a source read, before normalization: front matter plus body.
 
-    ``meta`` holds front-matter keys (SPEC §4) as the source gave them;
+    ``meta`` holds front-matter keys (docs/config.md "Post front matter") as the source gave them;
     ``body`` is Markdown or HTML according to ``body_format``.
     ``line`` is where the post starts in ``path``; ``meta_lines`` maps a
     front-matter key to its line so errors can point at it.
@@ -92,7 +92,8 @@ class RawPost:
 
     path: str
     # Stable key of the post within its source (a folder post's path relative to
-    # the folder, without extension); permanent ids are minted from it (SPEC §5).
+    # the folder, without extension); permanent ids are minted from it
+    # (docs/architecture.md "Permanent ids").
     key: str
     meta: dict[str, Any]
     body: str
@@ -100,8 +101,8 @@ class RawPost:
     line: int = 1
     meta_lines: dict[str, int] = field(default_factory=dict)
     source: str = ""
-    # Defaults a source config gives its posts (SPEC §4: "a source can set
-    # default categories and a language").
+    # Defaults a source config gives its posts (`sources[].categories` and
+    # `sources[].lang` in docs/config.md).
     default_categories: tuple[str, ...] = ()
     default_lang: str | None = None
 

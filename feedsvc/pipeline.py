@@ -2,7 +2,7 @@
 
 Reading sources is the only I/O here; everything after it is a pure function of
 the posts and the config, which is what makes the output byte-identical across
-processes and replicas (SPEC §7 "Determinism").
+processes and replicas (docs/architecture.md "Determinism").
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Document:
 class SourceState:
     """One source's last good read, and its last error (None when the last read worked).
 
-    A source that fails keeps its last good posts (SPEC §9 "last good wins").
+    A source that fails keeps its last good posts (docs/architecture.md "Last good wins").
     """
 
     name: str

@@ -1,12 +1,12 @@
 """Rendered representations: the bytes served for each URL, precompressed, with validators.
 
 Everything a request needs is computed here once, when a feed is rendered, so that
-serving is a lookup (SPEC §7): the identity, gzip and br bytes, a strong ETag for
-each, the HTTP-date of Last-Modified, Cache-Control, and the header fields of a
-200 and of a 304 for each content coding.
+serving is a lookup (docs/architecture.md "Render ahead, serve by lookup"): the identity, gzip and
+br bytes, a strong ETag for each, the HTTP-date of Last-Modified, Cache-Control, and the header
+fields of a 200 and of a 304 for each content coding.
 
 Pure: no I/O, no clock, no web framework. The same bytes give the same ETags in
-any process (SPEC §7, determinism), because gzip output carries no timestamp or
+any process (docs/architecture.md "Determinism"), because gzip output carries no timestamp or
 file name and each ETag is a hash of the bytes it names.
 """
 
@@ -196,8 +196,9 @@ def _variant(
     # RFC 9110 §12.5.5: the response depends on Accept-Encoding, so caches must key on it.
     validators += [(_CACHE_CONTROL, cache_control), (_VARY, "Accept-Encoding")]
     if resource.cors:
-        # Any page may read the feed (SPEC §7). A browser revalidates it through its own
-        # HTTP cache, so the ETag needs no Access-Control-Expose-Headers.
+        # Any page may read the feed (docs/urls.md "HTTP behaviour of `feedsvc serve`"). A browser
+        # revalidates it through its own HTTP cache, so the ETag needs no
+        # Access-Control-Expose-Headers.
         validators.append((_ALLOW_ORIGIN, "*"))
     # W3C WebSub §4: discovery headers on every answer, a 304 included (a subscriber may
     # only ever revalidate).
@@ -273,7 +274,7 @@ class SnapshotRef:
 
     Replacing ``current`` is a single attribute store, atomic under asyncio: a request
     sees the old snapshot or the new one, never a mix; the last good snapshot keeps
-    serving until a whole new one is ready (SPEC §9).
+    serving until a whole new one is ready (docs/architecture.md "Render ahead, serve by lookup").
     """
 
     __slots__ = ("current",)

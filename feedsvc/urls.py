@@ -1,4 +1,4 @@
-"""The URL scheme of SPEC §6, in one place: feed paths, suffixes and media types."""
+"""The URL scheme of docs/urls.md "Feeds", in one place: feed paths, suffixes and media types."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """feedparser's own test corpus served as partners: nothing escapes, and the merged feeds
-stay valid (SPEC §8: "malformed feeds are recovered where possible and flagged").
+stay valid (docs/architecture.md "Partner documents":
+malformed feeds are recovered where possible and flagged).
 
 Every file under wellformed/ and illformed/ of the vendored corpus (tests/data/feedparser-corpus)
 is served in turn by a local server, each partner's feed changing on every

@@ -1,4 +1,4 @@
-"""The commands of SPEC §2, run as real processes on real files."""
+"""The commands of README.md ("A short tour"), run as real processes on real files."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ def test_build_writes_every_document_with_compressed_siblings_and_feed_mtimes(tm
 
 @pytest.mark.parametrize("shift_days", [400])
 def test_builds_are_byte_identical_across_processes_hash_seeds_and_clocks(tmp_path, shift_days):
-    """SPEC §7: the same posts give the same bytes in any process, at any time."""
+    """docs/architecture.md "Determinism": the same posts give the same bytes in any process, at any
+    time."""
     first, second = tmp_path / "a", tmp_path / "b"
     assert run("build", "--out", str(first), env={"PYTHONHASHSEED": "1"}).returncode == 0
     moved = {

@@ -1,4 +1,4 @@
-"""feeds.toml validation: every error names the key path (SPEC §3)."""
+"""feeds.toml validation: every error names the key path (docs/config.md "General rules")."""
 
 from __future__ import annotations
 

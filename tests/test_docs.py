@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,40 @@ def test_top_level_feeds_toml_loads() -> None:
     assert config.sources, "the shipped feeds.toml must configure at least one source"
     for source in config.sources:
         assert Path(source.path).is_dir()
+
+
+# A comment citing the docs names the file and the section or term in quotes, on one line:
+# docs/architecture.md "Determinism". The cited text must be written there.
+CITATION = re.compile(r'\b((?:docs/[a-z]+|README)\.md) "([^"\n]+)"')
+
+
+def doc_citations() -> list[tuple[Path, int, str, str]]:
+    found = []
+    for folder in ("feedsvc", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                found += [(path, number, doc, text) for doc, text in CITATION.findall(line)]
+    return found
+
+
+def test_every_doc_citation_names_text_the_doc_has() -> None:
+    citations = doc_citations()
+    assert len(citations) > 50  # the scan finds the citations at all
+    missing = [
+        f"{path.relative_to(ROOT)}:{number}: {doc} has no {text!r}"
+        for path, number, doc, text in citations
+        if text not in (ROOT / doc).read_text(encoding="utf-8")
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_no_comment_cites_the_spec_file_outside_the_repository() -> None:
+    cited = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("feedsvc", "tests", "bench", "docs")
+        for path in sorted((ROOT / folder).rglob("*.*"))
+        if path.suffix in (".py", ".md")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "SPEC \u00a7" in line
+    ]
+    assert not cited, f"cite docs/ instead: {', '.join(cited)}"

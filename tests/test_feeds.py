@@ -1,4 +1,4 @@
-"""Grouping: which feeds exist and which posts each holds (SPEC §6)."""
+"""Grouping: which feeds exist and which posts each holds (docs/urls.md "Feeds")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """FolderReader: a folder read again and again re-reads only the files that changed, and a
-file that turns bad keeps its last good RawPost (SPEC §9)."""
+file that turns bad keeps its last good RawPost (docs/architecture.md "Last good wins")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Live updates of a folder source (SPEC §9): a running Publisher with its watcher on sees
-files edited, added, renamed and deleted, re-renders exactly the feeds they touch, and keeps
-the last good output when a post or the folder goes bad."""
+"""Live updates of a folder source (docs/architecture.md "Live updates"): a running Publisher with
+its watcher on sees files edited, added, renamed and deleted, re-renders exactly the feeds they
+touch, and keeps the last good output when a post or the folder goes bad."""
 
 from __future__ import annotations
 

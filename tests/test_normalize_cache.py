@@ -1,5 +1,5 @@
 """NormalizeCache: posts whose raw form is unchanged are not normalized again, and a post
-that turns bad keeps publishing its last good version (SPEC §9)."""
+that turns bad keeps publishing its last good version (docs/architecture.md "Last good wins")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""normalize_post: one RawPost → one Post by SPEC §4/§5, or a PostError at file and line."""
+"""normalize_post: one RawPost → one Post by docs/architecture.md "Normalization", or a PostError at
+file and line."""
 
 from __future__ import annotations
 

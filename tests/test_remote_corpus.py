@@ -4,7 +4,8 @@ The corpus (vendored in tests/data/feedparser-corpus) holds ~2,100 small
 documents, well-formed and not, in many encodings. Each must give a ParsedFeed or a
 FeedParseError, never another exception, and what comes out must be plain str / None /
 aware UTC datetime / model.Author, never a feedparser object: the merger and renderers rely
-on it (SPEC §8, "malformed feeds are recovered where possible and flagged").
+on it (docs/architecture.md "Partner documents":
+malformed feeds are recovered where possible and flagged).
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def test_corpus_is_mostly_parsed_not_refused() -> None:
     # Today 10 of ~2,100: 7 CDF channels without items (no feed type), the empty document,
     # and the two documents that declare entities.
     assert len(refused) <= 12, report
-    # Malformed documents are recovered and flagged, not refused (SPEC §8).
+    # Malformed documents are recovered and flagged, not refused
+    # (docs/architecture.md "Partner documents").
     assert flagged > 100
     illformed = [name for name in refused if name.startswith("illformed/")]
     assert illformed == ["illformed/rss_empty_document.xml"], report

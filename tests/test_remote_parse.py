@@ -614,7 +614,7 @@ def test_any_json_feed_values_give_clean_strings(title: str, item: dict[str, str
         text.encode("utf-8")  # no lone surrogates
 
 
-# --- the entity guard (SPEC §8) -----------------------------------------------------------
+# --- the entity guard (docs/architecture.md "Partner documents") ----------------------------
 
 
 def _billion_laughs() -> bytes:

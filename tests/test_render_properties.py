@@ -146,8 +146,8 @@ def test_list_pages_do_not_depend_on_input_order() -> None:
 
 # --- Any text gives well-formed output ------------------------------------------------
 
-# What the normalizer lets through (SPEC §5): XML 1.0 characters only, i.e. no C0
-# controls but tab, newline and carriage return, no surrogates, no U+FFFE/U+FFFF.
+# What the normalizer lets through (docs/architecture.md "Normalization"): XML 1.0 characters only,
+# i.e. no C0 controls but tab, newline and carriage return, no surrogates, no U+FFFE/U+FFFF.
 _C0 = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 normalized_text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters=_C0 + "\ufffe\uffff"),

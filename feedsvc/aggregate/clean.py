@@ -6,8 +6,8 @@ text and normalizing language tags depend on nothing but the entry, the feed URL
 parser worker right after ``parse_feed`` (workers.py), and the server's event loop only
 does the bookkeeping that needs the stored entries (merge.py): identity, dedupe, dates.
 
-Content HTML goes through the site's own allowlist (SPEC §5, §8), with relative URLs
-resolved against the feed URL (or the xml:base feedparser applied already).
+Content HTML goes through the site's own allowlist (docs/architecture.md "Partner documents"), with
+relative URLs resolved against the feed URL (or the xml:base feedparser applied already).
 
 Most entries of a changed feed are the ones it had last time. Each entry has a ``digest`` of
 everything its cleaning depends on; the caller passes the digests it cleaned last time as

@@ -8,7 +8,8 @@ does bookkeeping (identity, dedupe, dates); what costs CPU per entry is in clean
 from the config (language default, categories, source), so a config change applies without
 refetching.
 
-Rules (SPEC §8, issue 3), as reader's ``_update.Decider`` keeps them in one pure place:
+Rules (docs/config.md "Partners' entries"), as reader's ``_update.Decider`` keeps them in one pure
+place:
 
 - identity is (partner, entry id), else the link, else a hash of title and content;
   duplicates within one fetch are one entry (the first in document order wins);
@@ -241,5 +242,6 @@ def to_post(
 
 
 def partner_categories(labels: Iterable[str]) -> tuple[Category, ...]:
-    """A partner's configured category labels as Categories, one per slug (SPEC §5)."""
+    """A partner's configured category labels as Categories, one per slug
+    (docs/architecture.md "Normalization")."""
     return categories_of(labels, plain_text)

@@ -1,4 +1,5 @@
-"""The Aggregator: fetches every partner in the background and keeps their entries (SPEC §8).
+"""The Aggregator: fetches every partner in the background and keeps their entries
+(docs/config.md "[aggregator]").
 
 One asyncio task per partner waits until the partner is due, then ``refresh``es it:
 fetch (fetch.py) → classify (schedule.py) → parse and clean in a worker (workers.py,

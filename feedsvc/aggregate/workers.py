@@ -1,4 +1,5 @@
-"""Parsing off the event loop (SPEC §8), in worker processes that can be killed.
+"""Parsing off the event loop (docs/architecture.md "Partner documents"), in worker processes that
+can be killed.
 
 feedparser is pure Python and can be slow on crafted input; in a thread it would still hold
 the GIL against the server, and could not be stopped. So ``parse_feed`` runs in a small

@@ -1,4 +1,5 @@
-"""Live updates (SPEC §9): the Publisher keeps what is served current while serving goes on."""
+"""Live updates (docs/architecture.md "Live updates"): the Publisher keeps what is served current
+while serving goes on."""
 
 from feedsvc.live.publisher import Publisher
 

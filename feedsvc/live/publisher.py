@@ -1,4 +1,5 @@
-"""The running service's state: what is served now, and how it is rebuilt (SPEC §9).
+"""The running service's state: what is served now, and how it is rebuilt
+(docs/architecture.md "Live updates").
 
 The Publisher owns the SnapshotRef the web app reads. It builds the first snapshot at
 start-up; after that, every change (a file saved, a webhook, a remote source's timer,

@@ -1,4 +1,5 @@
-"""Normalization (SPEC §5): every source's RawPosts become one model of Posts.
+"""Normalization (docs/architecture.md "Normalization"): every source's RawPosts become one model of
+Posts.
 
 Pure functions only: no I/O, no clock. ``normalize_posts`` is the entry point; the helpers
 are public because other stages reuse them (the aggregator sanitizes partner HTML with

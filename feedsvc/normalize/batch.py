@@ -1,5 +1,6 @@
-"""Every RawPost of a site → its Posts, with per-post problems (SPEC §5: a bad post is
-skipped and reported; every other post is still published)."""
+"""Every RawPost of a site → its Posts, with per-post problems
+(docs/architecture.md "Normalization": a bad post is skipped and reported; every other post is still
+published)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def normalize_posts(
     """Normalize, drop drafts, reject duplicate ids, link translations, sort newest first.
 
     Raw posts are taken in (path, line) order whatever order they came in, so which of two
-    posts claiming one id wins is the same on every run and every replica (SPEC §7).
+    posts claiming one id wins is the same on every run and every replica
+    (docs/architecture.md "Determinism").
     ``mapper`` runs the per-post step, which is pure, so it may run in other processes.
     """
     problems: list[Problem] = []
@@ -77,7 +79,8 @@ _D = TypeVar("_D", bound=_Dated)
 
 def newest_first(items: Iterable[_D]) -> list[_D]:
     """The order of every feed: published descending, then id ascending, so equal dates
-    never order differently from one run or replica to another (SPEC §7)."""
+    never order differently from one run or replica to another
+    (docs/architecture.md "Determinism")."""
     ordered = sorted(items, key=lambda item: item.id)
     ordered.sort(key=lambda item: item.published, reverse=True)  # stable: ids stay in order
     return ordered

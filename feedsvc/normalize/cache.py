@@ -1,4 +1,5 @@
-"""Per-post normalization remembered between rebuilds of a running service (SPEC §9).
+"""Per-post normalization remembered between rebuilds of a running service
+(docs/architecture.md "Live updates").
 
 Normalizing a post (Markdown, sanitizing, summaries) is the costly per-post step; the batch
 step after it (duplicate ids, translations, order) is cheap. A running service keeps one

@@ -1,4 +1,5 @@
-"""Dates in the many shapes posts carry them, always returned as aware UTC (SPEC §5)."""
+"""Dates in the many shapes posts carry them, always returned as aware UTC
+(docs/architecture.md "Normalization")."""
 
 from __future__ import annotations
 

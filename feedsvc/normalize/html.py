@@ -1,4 +1,5 @@
-"""The one HTML allowlist, for the site's own posts and for partners' entries (SPEC §5, §8).
+"""The one HTML allowlist, for the site's own posts and for partners' entries
+(docs/architecture.md "Normalization").
 
 nh3 (ammonia) parses the fragment as a browser would (html5ever) and keeps only what is listed
 here; everything else is dropped, and the *content* of active or foreign elements (script,

@@ -1,4 +1,5 @@
-"""Permanent entry ids (SPEC §5): explicit, or minted once as a tag: URI (RFC 4151)."""
+"""Permanent entry ids (docs/architecture.md "Permanent ids"): explicit, or minted once as a tag:
+URI (RFC 4151)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from feedsvc.normalize.text import plain_text
 
 _IMAGE_KEYS = ("url", "type", "length", "width", "height", "alt")
 # Only Python's built-in table, not /etc/mime.types, so every machine guesses the same type
-# (SPEC §7: byte-identical output on every replica).
+# (docs/architecture.md "Determinism": byte-identical output on every replica).
 _MIME_TYPES = mimetypes.MimeTypes()
 # Image types newer than Python 3.11's table (IANA media types registry).
 for _extension, _mime_type in {".webp": "image/webp", ".avif": "image/avif"}.items():

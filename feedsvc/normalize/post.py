@@ -1,4 +1,5 @@
-"""One RawPost → one Post, by the rules of SPEC §4/§5, or a PostError naming file and line."""
+"""One RawPost → one Post, by the rules of docs/architecture.md "Normalization", or a PostError
+naming file and line."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
 
 def is_draft(raw: RawPost) -> bool:
-    """``draft: true`` (or yes/on): never published, and not an error (SPEC §4)."""
+    """``draft: true`` (or yes/on): never published, and not an error
+    (docs/config.md "Post front matter")."""
     return FrontMatter(raw).boolean("draft")
 
 
@@ -83,7 +85,8 @@ def _read_date(front: FrontMatter, key: str, site_zone: tzinfo) -> datetime | No
 
 
 def _read_lang(front: FrontMatter, site: SiteConfig) -> str:
-    """Front matter ``lang``, else the source's default, else the site's (SPEC §5)."""
+    """Front matter ``lang``, else the source's default, else the site's
+    (docs/architecture.md "Normalization")."""
     given = front.string("lang")
     if given:
         try:
@@ -152,8 +155,9 @@ def _read_explicit_id(front: FrontMatter) -> str | None:
 
 
 def _read_categories(front: FrontMatter) -> tuple[Category, ...]:
-    """Front matter categories, then the source's; one per slug (SPEC §5: labels that differ
-    only in case or spacing are one category), keeping the first label seen."""
+    """Front matter categories, then the source's; one per slug
+    (docs/architecture.md "Normalization": labels that differ only in case or spacing are one
+    category), keeping the first label seen."""
     labels = [*front.string_list("categories"), *front.raw.default_categories]
     return categories_of(labels, plain_text)
 

@@ -52,7 +52,7 @@ def unique_labels(
     labels: Iterable[str], clean: Callable[[str], str] = lambda label: label
 ) -> tuple[str, ...]:
     """Each label once per slug, cleaned, empty ones dropped, the first spelling kept:
-    labels that differ only in case or spacing are one (SPEC §5)."""
+    labels that differ only in case or spacing are one (docs/architecture.md "Normalization")."""
     by_slug: dict[str, str] = {}
     for label in map(clean, labels):
         if label:

@@ -1,7 +1,8 @@
 """Plain-text hygiene: characters XML 1.0 forbids, bidi controls, tags in titles, summaries.
 
-Every text field of a Post passes ``clean_text`` (SPEC §5: "text never carries characters that
-XML 1.0 forbids, nor bidi overrides"), so no renderer has to think about it again.
+Every text field of a Post passes ``clean_text`` (docs/architecture.md "Normalization": text never
+carries characters that XML 1.0 forbids, nor bidi overrides), so no renderer has to think about it
+again.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """What feedparser may see: a partner's XML as UTF-8, with no entity declarations, made tame.
 
-SPEC §8: the aggregator "never resolves XML entities from outside". Entity declarations are
-how every XML entity attack works: exponential expansion ("billion laughs"), one large entity
-referenced many times (quadratic blowup), external entities (``SYSTEM "file:///etc/passwd"``)
-and parameter entities that pull in an external DTD. Feeds have no need for them (RSS 2.0
-and Atom define none), so a document that declares any is refused, not parsed "safely".
-Note that feedparser's own entity handling is no defence: it lifts ``<!ENTITY`` lines out
-of the prolog with a regular expression, even from inside comments, re-inserts the "safe"
-ones into a fresh DOCTYPE, and its fallback parser expands them without any limit.
+The aggregator never resolves XML entities from outside
+(docs/architecture.md "Partner documents"). Entity declarations are how every XML entity
+attack works: exponential expansion ("billion laughs"), one large entity referenced many times
+(quadratic blowup), external entities (``SYSTEM "file:///etc/passwd"``) and parameter entities
+that pull in an external DTD. Feeds have no need for them (RSS 2.0 and Atom define none), so a
+document that declares any is refused, not parsed "safely". Note that feedparser's own entity
+handling is no defence: it lifts ``<!ENTITY`` lines out of the prolog with a regular
+expression, even from inside comments, re-inserts the "safe" ones into a fresh DOCTYPE, and its
+fallback parser expands them without any limit.
 
 The check must see the text the XML parser will read. feedparser transcodes the body to
 UTF-8 first, choosing the encoding from the HTTP charset, the BOM, the XML declaration and

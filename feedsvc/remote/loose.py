@@ -73,7 +73,8 @@ def make_author(name: Any, email: Any, url: Any, base: str) -> Author | None:
 
 
 def lang_tag(value: Any) -> str | None:
-    """A language tag as given (normalizing to BCP 47 is the normalizer's job, SPEC §5)."""
+    """A language tag as given (normalizing to BCP 47 is the normalizer's job,
+    docs/architecture.md "Normalization")."""
     text = one_line(as_str(value))
     return text or None  # xml:lang="" means "no language" (XML 1.0 §2.12)
 

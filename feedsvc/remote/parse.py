@@ -1,7 +1,7 @@
 """Partner feeds in one entry shape: RSS 0.9x/2.0, RSS 1.0 (RDF), Atom and JSON Feed 1.0/1.1.
 
 Pure and synchronous: a response body and its headers in, a ``ParsedFeed`` out. The fetcher
-runs it in an executor (SPEC §8: "parses off the event loop"). XML goes through feedparser
+runs it in an executor (docs/architecture.md "Partner documents"). XML goes through feedparser
 (``xml_feed.py``), once ``entities.py`` has transcoded and checked it (no entity declarations,
 nothing that makes feedparser slow); JSON Feed, which feedparser 6 does not read, is mapped
 into the same shape by ``json_feed.py``, as reader (lemon24/reader) does with its two parsers.
@@ -44,7 +44,8 @@ def parse_feed(
         raise
     except Exception as e:
         # feedparser and the codecs it may be asked to use raise all sorts on hostile input;
-        # one partner's bytes must never take the aggregator down (SPEC §8).
+        # one partner's bytes must never take the aggregator down
+        # (docs/architecture.md "Partner documents").
         raise FeedParseError(url, f"unexpected {type(e).__name__} while parsing: {e}") from e
 
 

@@ -4,7 +4,8 @@ What the merger can rely on, whatever the feed said: every text field is a ``str
 only XML 1.0 characters; titles, summaries and categories are plain text; links and image
 URLs are absolute http(s) or None; dates are aware UTC or None. What is left to the caller:
 content HTML comes as the feed gave it (relative URLs resolved) and must be sanitized with
-the site's allowlist (SPEC §5, §8); entry identity falls back to link or a content hash there.
+the site's allowlist (docs/architecture.md "Partner documents"); entry identity falls back to link
+or a content hash there.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ TRANSLATION_TYPE = "text/html; charset=utf-8"
 
 # Image types by file extension, for the RSS enclosure's required type when the source
 # gave none. A fixed table, not the mimetypes module: that reads /etc/mime.types, which
-# differs between machines, and output must be the same on every replica (SPEC §7).
+# differs between machines, and output must be the same on every replica
+# (docs/architecture.md "Determinism").
 _IMAGE_TYPES = {
     "avif": "image/avif",
     "gif": "image/gif",
@@ -278,12 +279,11 @@ T = TypeVar("T")
 def render_scrubbed(render: Callable[..., T]) -> Callable[..., T]:
     """Wrap a renderer so that text XML cannot carry never breaks a feed.
 
-    The normalizer removes such characters (SPEC §5) and the hot path trusts it: a
-    regex scan of every body would add about a fifth to the cost of an entry. lxml
-    refuses them loudly (ValueError) rather than writing a broken document, and UTF-8
-    encoding refuses lone surrogates, so on that error alone the input is scrubbed and
-    rendered once more. (JSON can carry C0 controls, escaped, so it only needs the
-    retry for surrogates.)
+    The normalizer removes such characters (docs/architecture.md "Normalization") and the hot path
+    trusts it: a regex scan of every body would add about a fifth to the cost of an entry. lxml
+    refuses them loudly (ValueError) rather than writing a broken document, and UTF-8 encoding
+    refuses lone surrogates, so on that error alone the input is scrubbed and rendered once more.
+    (JSON can carry C0 controls, escaped, so it only needs the retry for surrogates.)
     """
 
     @functools.wraps(render)

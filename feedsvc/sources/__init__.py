@@ -1,4 +1,4 @@
-"""Post sources (SPEC §4): one module per source type, each a reader.
+"""Post sources (docs/config.md "[[sources]]"): one module per source type, each a reader.
 
 A reader turns its source into RawPosts plus a Problem per item it skipped; a source that
 cannot be read at all raises SourceError (the caller keeps that source's last good posts).

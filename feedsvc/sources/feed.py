@@ -1,4 +1,5 @@
-"""The ``feed`` source: an RSS, Atom or JSON Feed republished as the site's own posts (SPEC §4).
+"""The ``feed`` source: an RSS, Atom or JSON Feed republished as the site's own posts
+(docs/config.md "feed").
 
     [[sources]]
     type = "feed"
@@ -80,7 +81,8 @@ def entry_to_raw_post(
 
     The entry's id, when it is an absolute URI, is the post's id as is (readers that followed
     the original feed see no duplicates); the normalizer mints a ``tag:`` id from any other
-    id, else from the link (the key). A date is required, as for every post (SPEC §4).
+    id, else from the link (the key). A date is required, as for every post
+    (docs/config.md "Post front matter").
     """
     published = entry.published or entry.updated
     if published is None:

@@ -1,4 +1,5 @@
-"""The ``folder`` source: Markdown and HTML files with YAML front matter (SPEC §4).
+"""The ``folder`` source: Markdown and HTML files with YAML front matter
+(docs/config.md "Post front matter").
 
     ---
     title: Hello
@@ -13,7 +14,8 @@ rest of the folder goes on; only a missing folder fails the whole source.
 ``read_folder`` reads a folder once (``feedsvc check``, ``feedsvc build``, start-up). A
 running service keeps one ``FolderReader`` per folder source instead: it remembers every
 file's stat and RawPost, so reading the folder again after one file was saved costs a walk
-and a stat per file, and one file read (SPEC §9: a 10,000-post site re-reads one file).
+and a stat per file, and one file read (docs/architecture.md "Live updates": a 10,000-post site
+re-reads one file).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ BODY_FORMATS = {".md": "markdown", ".html": "html"}
 _SUFFIXES = tuple(BODY_FORMATS)
 FRONT_MATTER_FENCE = "---"
 
-# Appended to the problem of a file that turned bad after a good read (SPEC §9: a bad change
-# never replaces good output).
+# Appended to the problem of a file that turned bad after a good read
+# (docs/architecture.md "Last good wins": a bad change never replaces good output).
 KEPT_NOTE = "; its last good version is still published"
 
 # File systems stamp mtimes with a coarse clock (a few ms on Linux): a file saved twice within

@@ -1,4 +1,5 @@
-"""The ``json`` source: a JSON Feed, or a JSON array of posts, from a file or a URL (SPEC §4).
+"""The ``json`` source: a JSON Feed, or a JSON array of posts, from a file or a URL
+(docs/config.md "json").
 
     [[sources]]
     type = "json"
@@ -31,7 +32,7 @@ from feedsvc.sources.base import SourceResult
 from feedsvc.sources.feed import adapt_entries, parse
 from feedsvc.sources.remote import item_path, read_document
 
-# SPEC §4: the front matter of a folder post.
+# The front matter of a folder post (docs/config.md "Post front matter").
 FRONT_MATTER_KEYS = (
     "title",
     "date",
@@ -116,7 +117,7 @@ def array_item_to_raw_post(item: Any, source: SourceConfig, path: str, index: in
     key = _identity(item)
     if key is None:
         # An item's place in the array is no identity: inserting a post would renumber the
-        # rest, and every reader would see them again as new (SPEC §5).
+        # rest, and every reader would see them again as new (docs/architecture.md "Permanent ids").
         return "needs an id (or a url or slug) from which a permanent id is made"
     return RawPost(
         path=path,

@@ -1,4 +1,5 @@
-"""The ``wordpress`` source: a site's posts from the WordPress REST API (SPEC §4).
+"""The ``wordpress`` source: a site's posts from the WordPress REST API
+(docs/config.md "wordpress").
 
     [[sources]]
     type = "wordpress"

@@ -1,4 +1,5 @@
-"""The web layer: a thin edge serving the rendered snapshot (SPEC §7)."""
+"""The web layer: a thin edge serving the rendered snapshot
+(docs/urls.md "HTTP behaviour of `feedsvc serve`")."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ an unexpected exception, logged) into the same shape.
 Why a wrapper and not an aiohttp middleware: a middleware costs every request two more
 coroutine frames (ours and aiohttp's current-app fix-up), measured at ~4 µs of a ~30 µs
 request — more than the whole 10% budget the feed handler has against a bare handler
-(SPEC §7, a request is a lookup). ``guard`` calls a synchronous handler inside a
-``try``, which costs nothing until something is raised. The router cannot raise
+(docs/architecture.md "Render ahead, serve by lookup"). ``guard`` calls a synchronous handler
+inside a ``try``, which costs nothing until something is raised. The router cannot raise
 404/405 itself: every route takes every method, and the catch-all takes every path.
 """
 

@@ -1,9 +1,9 @@
 """Request handlers: every served path is a lookup in the current snapshot.
 
-The feed handler is the hot path (SPEC §7: "a request is a lookup"): one dict lookup for
-the path, one memoized Accept-Encoding decision, header fields precomputed by the store,
-and the conditional-request rules only when the request carries a validator. It answers
-404, 405 and 406 itself, without raising, so the common errors cost no more than a 200.
+The feed handler is the hot path (docs/architecture.md "Render ahead, serve by lookup"): one dict
+lookup for the path, one memoized Accept-Encoding decision, header fields precomputed by the store,
+and the conditional-request rules only when the request carries a validator. It answers 404, 405 and
+406 itself, without raising, so the common errors cost no more than a 200.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``POST /hooks/rebuild``: a CMS, a CI job or a git hook asks for a rebuild (SPEC §9).
+"""``POST /hooks/rebuild``: a CMS, a CI job or a git hook asks for a rebuild
+(docs/urls.md "POST /hooks/rebuild").
 
     curl -X POST -H "Authorization: Bearer $TOKEN" https://feeds.example.org/hooks/rebuild
     curl -X POST -H "Authorization: Bearer $TOKEN" '…/hooks/rebuild?source=wordpress'
