@@ -45,7 +45,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feedsvc.normalize import normalize_lang, slugify  # noqa: E402
+from feedsvc.lang import normalize_lang  # noqa: E402
+from feedsvc.normalize import slugify  # noqa: E402
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
 

@@ -3,7 +3,8 @@
 Each section is a frozen dataclass; its fields *are* the schema (name, type,
 default). ``load_config`` rejects unknown keys, wrong types and missing required
 keys with a ConfigError naming the key path, e.g. ``sources[1].path: no such folder``.
-Relative paths are resolved against the config file's folder.
+Values are read once, here, and handed out ready: durations as ``Duration``, languages in
+canonical BCP 47 case, paths absolute (resolved against the config file's folder).
 """
 
 from __future__ import annotations
@@ -22,12 +23,33 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from feedsvc.errors import ConfigError
+from feedsvc.lang import normalize_lang
 
 REQUIRED: Any = dataclasses.MISSING
 
 SOURCE_TYPES = ("folder", "json", "wordpress", "feed")
 FORMATS = ("atom", "rss", "json")
 BUILTIN_HUB = "builtin"
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A length of time from the config, read once at load: the code uses ``seconds``;
+    ``text`` is what the operator wrote ("15m"), for /status and messages."""
+
+    text: str
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """ "30s", "15m", "1h", "1d": a positive whole number and a unit; else ValueError."""
+        match = _DURATION.match(text.strip())
+        if not match or int(match.group(1)) == 0:
+            raise ValueError(f"must be a duration like '30s', '15m' or '1h', not {text!r}")
+        return cls(text, int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +83,7 @@ class SourceConfig:
     name: str = ""
     path: str = ""  # folder: the folder; json, feed: a file (or url instead)
     url: str = ""  # wordpress: the site's root; json, feed: the document (or path instead)
-    interval: str = "15m"
+    interval: Duration = Duration.parse("15m")
     categories: tuple[str, ...] = ()
     lang: str = ""
     # wordpress: HTTP Basic credentials (an application password). The password itself is
@@ -76,15 +98,17 @@ class SourceConfig:
 @dataclass(frozen=True, slots=True)
 class AggregatorConfig:
     enabled: bool = False
-    interval: str = "15m"
+    interval: Duration = Duration.parse("15m")
     store: str = "var/feedsvc.sqlite3"
     allow_private_addresses: bool = False
     merge_site: bool = True
     # Entries kept per partner after they leave its feed (the newest ones).
     retention: int = 500
-    max_backoff: str = "6h"  # cap of the exponential backoff after failures
-    timeout: str = "30s"  # one fetch, every hop and the whole body; also one parse
-    connect_timeout: str = "10s"
+    max_backoff: Duration = Duration.parse("6h")  # cap of the exponential backoff after failures
+    timeout: Duration = Duration.parse(
+        "30s"
+    )  # one fetch, every hop and the whole body; also one parse
+    connect_timeout: Duration = Duration.parse("10s")
     max_body: int = 10 * 1024 * 1024  # bytes, counted after decompression
     per_host: int = 2  # concurrent requests to one host name
     # Non-public networks allowed while the rest stay refused ("10.1.2.0/24").
@@ -107,14 +131,18 @@ class WebsubConfig:
     # "builtin" (this service's hub at /websub) and/or external hub URLs; empty: WebSub off.
     hubs: tuple[str, ...] = ()
     # W3C WebSub §5.1.1: the hub picks the lease; 10 days is the Recommendation's example.
-    lease: str = "10d"
-    min_lease: str = "1h"
-    max_lease: str = "30d"
+    lease: Duration = Duration.parse("10d")
+    min_lease: Duration = Duration.parse("1h")
+    max_lease: Duration = Duration.parse("30d")
     store: str = "var/websub.sqlite3"
-    timeout: str = "10s"  # one verification of intent, one delivery, one publish ping
+    timeout: Duration = Duration.parse(
+        "10s"
+    )  # one verification of intent, one delivery, one publish ping
     retries: int = 5  # further attempts after a failed delivery or publish ping
-    retry_backoff: str = "30s"  # wait before the first retry; doubles up to max_backoff
-    max_backoff: str = "1h"
+    retry_backoff: Duration = Duration.parse(
+        "30s"
+    )  # wait before the first retry; doubles up to max_backoff
+    max_backoff: Duration = Duration.parse("1h")
     concurrency: int = 50  # deliveries and verifications in flight at once
     per_host: int = 4  # of which to one callback host
     max_subscriptions: int = 10000
@@ -123,7 +151,7 @@ class WebsubConfig:
     allow_private_addresses: bool = False  # callbacks on non-public addresses
     allowed_networks: tuple[str, ...] = ()
     # Aggregator: how often a partner that pushes through a hub is still polled.
-    backup_interval: str = "6h"
+    backup_interval: Duration = Duration.parse("6h")
 
     @property
     def builtin(self) -> bool:
@@ -278,6 +306,15 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return value
     if origin in (types.UnionType, typing.Union):
         return _coerce(next(a for a in typing.get_args(hint) if a is not type(None)), value, key)
+    if hint is Duration:
+        if not isinstance(value, str):
+            raise ConfigError(
+                key, f"must be a duration like '30s' or '15m', not {_toml_type(value)}"
+            )
+        try:
+            return Duration.parse(value)
+        except ValueError as e:
+            raise ConfigError(key, str(e)) from e
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(key, f"must be a list of strings, not {_toml_type(value)}")
@@ -349,7 +386,6 @@ def _check(config: Config, base_dir: Path) -> Config:
         if src.type not in SOURCE_TYPES:
             known = ", ".join(SOURCE_TYPES)
             raise ConfigError(f"{where}.type", f"unknown source type {src.type!r} (known: {known})")
-        parse_duration(src.interval, f"{where}.interval")
         src = dataclasses.replace(src, name=src.name or f"{src.type}-{i}")
         if src.name in names:
             raise ConfigError(f"{where}.name", f"duplicate source name {src.name!r}")
@@ -358,6 +394,7 @@ def _check(config: Config, base_dir: Path) -> Config:
 
     aggregator = _check_aggregator(config.aggregator)
     aggregator = dataclasses.replace(aggregator, store=str((base_dir / aggregator.store).resolve()))
+    partners = []
     partner_names: set[str] = set()
     for i, partner in enumerate(config.partners):
         where = f"partners[{i}]"
@@ -370,13 +407,19 @@ def _check(config: Config, base_dir: Path) -> Config:
         if partner.home:
             check_url(partner.home, f"{where}.home")
         if partner.lang:
-            _check_lang(partner.lang, f"{where}.lang")
+            partner = dataclasses.replace(partner, lang=_check_lang(partner.lang, f"{where}.lang"))
+        partners.append(partner)
     websub = _check_websub(config.websub)
     websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
     # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
     site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
     return dataclasses.replace(
-        config, site=site, sources=tuple(sources), aggregator=aggregator, websub=websub
+        config,
+        site=site,
+        sources=tuple(sources),
+        aggregator=aggregator,
+        partners=tuple(partners),
+        websub=websub,
     )
 
 
@@ -402,7 +445,7 @@ def _check_source(src: SourceConfig, where: str, base_dir: Path) -> SourceConfig
             f"{where}.watch", "only sources read from files are watched (folder, or a path)"
         )
     if src.lang:
-        _check_lang(src.lang, f"{where}.lang")
+        src = dataclasses.replace(src, lang=_check_lang(src.lang, f"{where}.lang"))
     if src.type == "folder":
         if not src.path:
             raise ConfigError(f"{where}.path", "required for a folder source")
@@ -449,8 +492,6 @@ def _check_credentials(src: SourceConfig, where: str) -> None:
 
 
 def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
-    for key in ("interval", "max_backoff", "timeout", "connect_timeout"):
-        parse_duration(getattr(aggregator, key), f"aggregator.{key}")
     for key in ("retention", "max_body", "per_host"):
         if getattr(aggregator, key) < 1:
             raise ConfigError(f"aggregator.{key}", "must be at least 1")
@@ -476,12 +517,8 @@ def _check_websub(websub: WebsubConfig) -> WebsubConfig:
             check_url(hub, f"websub.hubs[{i}]")
         if hub in websub.hubs[:i]:
             raise ConfigError(f"websub.hubs[{i}]", f"{hub!r} is listed twice")
-    seconds = {}
-    for key in ("lease", "min_lease", "max_lease", "timeout", "retry_backoff", "max_backoff"):
-        seconds[key] = parse_duration(getattr(websub, key), f"websub.{key}")
-    parse_duration(websub.backup_interval, "websub.backup_interval")
     # Never perpetual (W3C WebSub §5.1.1 lets the hub choose): the bounds must hold the default.
-    if not seconds["min_lease"] <= seconds["lease"] <= seconds["max_lease"]:
+    if not websub.min_lease.seconds <= websub.lease.seconds <= websub.max_lease.seconds:
         raise ConfigError("websub.lease", "must lie between websub.min_lease and websub.max_lease")
     for key in ("concurrency", "per_host", "max_subscriptions", "max_per_topic", "max_request"):
         if getattr(websub, key) < 1:
@@ -494,9 +531,6 @@ def _check_websub(websub: WebsubConfig) -> WebsubConfig:
 
 def _check_lang(tag: str, key: str) -> str:
     """``tag`` as a BCP 47 language tag in its canonical case, or a ConfigError."""
-    # Imported here: feedsvc.normalize imports this module.
-    from feedsvc.normalize.lang import normalize_lang
-
     try:
         return normalize_lang(tag)
     except ValueError as e:
@@ -508,15 +542,3 @@ def check_url(url: str, key: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(key, f"must be an absolute http(s) URL, not {url!r}")
-
-
-_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str, key: str) -> float:
-    """ "30s", "15m", "1h", "1d" → seconds."""
-    match = _DURATION.match(text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise ConfigError(key, f"must be a duration like '30s', '15m' or '1h', not {text!r}")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from feedsvc.config import Config
 from feedsvc.model import Feed, FeedKind, Post
 from feedsvc.normalize.batch import newest_first
-from feedsvc.normalize.lang import normalize_lang
 
 # The updated time of a feed with no entries: fixed, so an empty feed is still deterministic.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -161,14 +160,8 @@ def joins_language_feeds(post: Post, partner_languages: Mapping[str, str]) -> bo
 
 
 def _partner_languages(config: Config) -> dict[str, str]:
-    languages = {}
-    for partner in config.partners:
-        if partner.lang:
-            try:
-                languages[partner.name] = normalize_lang(partner.lang)
-            except ValueError:
-                continue  # load_config refuses these; a hand-built Config may not
-    return languages
+    # load_config gives partners' languages in canonical case, as posts' tags are.
+    return {partner.name: partner.lang for partner in config.partners if partner.lang}
 
 
 def _feed(

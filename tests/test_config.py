@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.config import load_config, parse_duration
+from feedsvc.config import Duration, load_config
 from feedsvc.errors import ConfigError
 
 GOOD = """
@@ -155,13 +155,54 @@ def test_cli_overrides_win(tmp_path):
     ("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), ("2d", 172800)]
 )
 def test_durations(text, seconds):
-    assert parse_duration(text, "k") == seconds
+    assert Duration.parse(text) == Duration(text, seconds)
 
 
 @pytest.mark.parametrize("text", ["", "15", "0s", "1w", "-5m", "1.5h"])
 def test_bad_durations(text):
-    with pytest.raises(ConfigError):
-        parse_duration(text, "k")
+    with pytest.raises(ValueError, match="must be a duration like"):
+        Duration.parse(text)
+
+
+def test_durations_are_read_once_at_load(tmp_path):
+    text = GOOD + "interval = '1h'\n[aggregator]\ntimeout = '45s'\nmax_backoff = '2d'\n"
+    config = load_config(write(tmp_path, text))
+    assert config.sources[0].interval == Duration("1h", 3600)
+    assert config.aggregator.timeout.seconds == 45
+    assert config.aggregator.max_backoff.seconds == 2 * 86400
+    assert config.aggregator.connect_timeout == Duration("10s", 10)  # the default
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("interval = 'soon'\n", "sources[0].interval"),
+        ("interval = 15\n", "sources[0].interval"),
+        ("[aggregator]\ntimeout = '30'\n", "aggregator.timeout"),
+        ("[aggregator]\nconnect_timeout = '0s'\n", "aggregator.connect_timeout"),
+        ("[websub]\nbackup_interval = '6 h'\n", "websub.backup_interval"),
+    ],
+)
+def test_a_bad_duration_names_its_one_full_key_path(tmp_path, extra, key):
+    error = error_for(tmp_path, GOOD + extra)
+    assert error.key == key
+    assert "must be a duration like" in error.message
+
+
+def test_source_and_partner_languages_are_stored_as_canonical_tags(tmp_path):
+    text = GOOD + (
+        "lang = 'pt_br'\n"
+        "[[partners]]\nname = 'p'\nurl = 'https://p.example/'\ntitle = 'P'\nlang = 'ES-mx'\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.sources[0].lang == "pt-BR"
+    assert config.partners[0].lang == "es-MX"
+
+
+def test_a_bad_source_language_is_a_config_error(tmp_path):
+    error = error_for(tmp_path, GOOD + "lang = 'Spanish'\n")
+    assert error.key == "sources[0].lang"
+    assert "BCP 47" in error.message
 
 
 @pytest.mark.parametrize(
@@ -216,7 +257,7 @@ def test_websub_defaults_and_hubs(tmp_path):
     defaults = load_config(write(tmp_path, GOOD))
     assert defaults.websub.hubs == ()
     assert defaults.hub_urls == ()
-    assert defaults.websub.lease == "10d"
+    assert defaults.websub.lease == Duration("10d", 10 * 86400)
     extra = "[websub]\nhubs = ['builtin', 'https://hub.example/']\n"
     config = load_config(write(tmp_path, GOOD + extra))
     assert config.websub.builtin

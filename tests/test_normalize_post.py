@@ -383,8 +383,3 @@ def test_errors_name_file_and_line(
     assert error.path == "posts/2017-06-09-hello.md"
     assert error.line == line
     assert message in error.message
-
-
-def test_a_bad_source_lang_is_reported(config: Config) -> None:
-    error = error_of(raw_post(default_lang="Spanish", source="blog"), config)
-    assert "source 'blog' lang" in error.message

@@ -23,11 +23,11 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from feedsvc.lang import normalize_lang
 from feedsvc.model import Author
 from feedsvc.normalize import (
     clean_text,
     collapse_whitespace,
-    normalize_lang,
     sanitize_html,
     truncate_words,
 )

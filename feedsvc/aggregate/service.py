@@ -53,10 +53,9 @@ from feedsvc.aggregate.schedule import (
 from feedsvc.aggregate.state import PartnerRecord, Store
 from feedsvc.aggregate.workers import ParserPool
 from feedsvc.clock import Clock, system_clock
-from feedsvc.config import Config, PartnerConfig, parse_duration
+from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.model import Category, Origin, Post
-from feedsvc.normalize import normalize_lang
 from feedsvc.normalize.batch import newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 
@@ -81,8 +80,8 @@ def fetch_policy(config: Config) -> FetchPolicy:
     """The fetcher's limits from ``[aggregator]``."""
     agg = config.aggregator
     return FetchPolicy(
-        connect_timeout=parse_duration(agg.connect_timeout, "aggregator.connect_timeout"),
-        total_timeout=parse_duration(agg.timeout, "aggregator.timeout"),
+        connect_timeout=agg.connect_timeout.seconds,
+        total_timeout=agg.timeout.seconds,
         max_body_bytes=agg.max_body,
         allow_private_addresses=agg.allow_private_addresses,
         allowed_networks=agg.allowed_networks,
@@ -131,17 +130,16 @@ class Aggregator:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._schedule = SchedulePolicy(
-            interval=parse_duration(agg.interval, "aggregator.interval"),
-            max_backoff=parse_duration(agg.max_backoff, "aggregator.max_backoff"),
+            interval=agg.interval.seconds, max_backoff=agg.max_backoff.seconds
         )
         self._parser = ParserPool(
             agg.parse_workers,
-            parse_duration(agg.timeout, "timeout"),
+            agg.timeout.seconds,
             summary_length=config.feeds.summary_length,
         )
-        site_lang = _lang_or(config.site.language, "en")
+        # Languages come canonical from load_config: a partner's, else the site's.
         self._partners = {
-            p.name: _Partner(p, _lang_or(p.lang, site_lang), partner_categories(p.categories))
+            p.name: _Partner(p, p.lang or config.site.language, partner_categories(p.categories))
             for p in config.partners
         }
         self._records = {name: _fresh(p.config) for name, p in self._partners.items()}
@@ -478,13 +476,6 @@ def _first_fetch(record: PartnerRecord, now: datetime) -> PartnerRecord:
         return replace(record, next_fetch=None)
     waiting = record.state == State.BACKOFF and record.next_fetch and record.next_fetch > now
     return record if waiting else replace(record, next_fetch=now)
-
-
-def _lang_or(tag: str, default: str) -> str:
-    try:
-        return normalize_lang(tag) if tag else default
-    except ValueError:
-        return default
 
 
 def _iso(value: datetime | None) -> str | None:

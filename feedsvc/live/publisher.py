@@ -36,7 +36,7 @@ from aiohttp import web
 
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.clock import Clock, system_clock
-from feedsvc.config import Config, SourceConfig, load_config, parse_duration
+from feedsvc.config import Config, SourceConfig, load_config
 from feedsvc.errors import FeedsvcError
 from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.watch import Watcher
@@ -460,7 +460,7 @@ class Publisher:
         if watcher is not None:
             status["watch"] = watcher.mode
         elif remote_interval(source) is not None:
-            status["interval"] = source.interval
+            status["interval"] = source.interval.text
         if source.name in self._task_errors:
             status["watch_error"] = self._task_errors[source.name]
         return status
@@ -510,7 +510,7 @@ def _log_source_changes(
 
 def remote_interval(source: SourceConfig) -> float | None:
     """Seconds between reads of a source read from a URL; None for one read from files."""
-    return parse_duration(source.interval, "interval") if source.url else None
+    return source.interval.seconds if source.url else None
 
 
 def watched_path(source: SourceConfig) -> tuple[str, str | None] | None:

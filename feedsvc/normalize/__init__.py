@@ -10,7 +10,6 @@ from feedsvc.normalize.batch import NormalizeResult, normalize_posts
 from feedsvc.normalize.dates import parse_date
 from feedsvc.normalize.html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, absolute_url, sanitize_html
 from feedsvc.normalize.ids import post_id
-from feedsvc.normalize.lang import normalize_lang
 from feedsvc.normalize.post import is_draft, normalize_post
 from feedsvc.normalize.slug import slugify
 from feedsvc.normalize.text import (
@@ -30,7 +29,6 @@ __all__ = [
     "collapse_whitespace",
     "html_to_text",
     "is_draft",
-    "normalize_lang",
     "normalize_post",
     "normalize_posts",
     "parse_date",

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config, SiteConfig
 from feedsvc.errors import PostError
+from feedsvc.lang import normalize_lang
 from feedsvc.model import Category, Post, RawPost
 from feedsvc.normalize.body import render_body
 from feedsvc.normalize.dates import parse_date
 from feedsvc.normalize.fields import FrontMatter
 from feedsvc.normalize.html import site_base
 from feedsvc.normalize.ids import post_id
-from feedsvc.normalize.lang import normalize_lang
 from feedsvc.normalize.media import read_image
 from feedsvc.normalize.people import read_authors
 from feedsvc.normalize.slug import categories_of, slugify, unique_labels
@@ -86,22 +86,14 @@ def _read_date(front: FrontMatter, key: str, site_zone: tzinfo) -> datetime | No
 
 def _read_lang(front: FrontMatter, site: SiteConfig) -> str:
     """Front matter ``lang``, else the source's default, else the site's
-    (docs/architecture.md "Normalization")."""
+    (docs/architecture.md "Normalization"); those two come from load_config in canonical case."""
     given = front.string("lang")
     if given:
         try:
             return normalize_lang(given)
         except ValueError as e:
             raise front.error("lang", f"lang: {e}") from e
-    raw = front.raw
-    if raw.default_lang:
-        default, where = raw.default_lang, f"source {raw.source!r} lang"
-    else:
-        default, where = site.language, "site.language"
-    try:
-        return normalize_lang(default)
-    except ValueError as e:
-        raise PostError(raw.path, raw.line, f"{where}: {e}") from e
+    return front.raw.default_lang or site.language
 
 
 def _read_slug(front: FrontMatter) -> str:
@@ -132,16 +124,9 @@ def _read_url(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise front.error("url", f"url must be an http(s) URL, not {given!r}")
         return url
-    prefix = "" if lang == _site_lang(site) else f"{quote(lang.lower())}/"
+    prefix = "" if lang == site.language else f"{quote(lang.lower())}/"
     path = f"{prefix}{local_published:%Y}/{local_published:%m}/{slug}/"
     return urljoin(site_base(site.url), path)
-
-
-def _site_lang(site: SiteConfig) -> str:
-    try:
-        return normalize_lang(site.language)
-    except ValueError:
-        return site.language
 
 
 def _read_explicit_id(front: FrontMatter) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedsvc.normalize import normalize_lang
+from feedsvc.lang import normalize_lang
 
 
 @pytest.mark.parametrize(
