@@ -20,6 +20,7 @@ serve: setup
 lint: setup
 	$(BIN)/ruff check feedsvc tests bench
 	$(BIN)/ruff format --check feedsvc tests bench
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest

@@ -25,10 +25,15 @@ class NormalizeResult:
 
 
 # How the per-post step is spread: builtin-map-like, e.g. feedsvc.parallel.parallel_map.
-Mapper = Callable[[Callable[[RawPost], "Post | Problem | None"], Sequence[RawPost]], Iterable]
+Mapper = Callable[
+    [Callable[[RawPost], "Post | Problem | None"], Sequence[RawPost]],
+    Iterable["Post | Problem | None"],
+]
 
 
-def _serial_map(func: Callable[[RawPost], Post | Problem | None], raws: Sequence[RawPost]):
+def _serial_map(
+    func: Callable[[RawPost], Post | Problem | None], raws: Sequence[RawPost]
+) -> Iterable[Post | Problem | None]:
     return map(func, raws)
 
 
