@@ -403,9 +403,9 @@ async def timed_refresh(publisher: Any, served_etag: Any) -> dict[str, Any]:
         "etag_changed": before != after,
         "rebuilds": len(done),
         "rebuild_seconds": sum(done),
-        "states": dict(Counter(s["state"] for s in status)),
-        "http": dict(Counter(str(s["last_status"]) for s in status)),
-        "entries": sum(s["entries"] for s in status),
+        "states": dict(Counter(s.state for s in status)),
+        "http": dict(Counter(str(s.last_status) for s in status)),
+        "entries": sum(s.entries for s in status),
     }
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from feedsvc import __version__
 from feedsvc.config import Config, load_config
 from feedsvc.errors import FeedsvcError
+from feedsvc.model import Problem, Severity
 
 log = logging.getLogger("feedsvc")
 
@@ -80,16 +81,16 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         config, load_config=functools.partial(load_config, args.config, _overrides(args))
     )
     ref = publisher.build()
-    status = ref.current.status
+    loaded = publisher.loaded
     log.info(
         "serving %d posts in %d feeds (%d skipped) at %s",
-        status["posts"],
-        status["feeds"],
-        len(status["skipped"]),
+        len(loaded.posts),
+        ref.current.status.feeds,
+        len(loaded.problems),
         config.public_url,
     )
-    for problem in status["skipped"]:
-        log.warning("skipped %s:%s: %s", problem["path"], problem["line"], problem["message"])
+    for problem in loaded.problems:
+        log.warning("skipped %s", problem)
     if config.server.webhook_token_env and not publisher.webhook_token():
         log.warning(
             "server.webhook_token_env names %s, which is unset or empty: "
@@ -120,14 +121,10 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:
-    from feedsvc.model import Severity
     from feedsvc.pipeline import load_posts
 
     loaded = load_posts(config)
-    for problem in loaded.problems:
-        # README.md "Check it": "path:line: message"; warnings say so, as compilers do.
-        label = "warning: " if problem.severity is Severity.WARNING else ""
-        print(f"{problem.path}:{problem.line}: {label}{problem.message}")
+    _print_problems(loaded.problems, sys.stdout)
     errors = sum(p.severity is Severity.ERROR for p in loaded.problems)
     print(
         f"{len(loaded.posts)} posts ok, {loaded.drafts} drafts, {errors} errors",
@@ -142,10 +139,16 @@ def _build(config: Config, args: argparse.Namespace) -> int:
 
     snapshot = build_snapshot(config)
     write_tree(snapshot.resources, args.out)
-    for problem in snapshot.status["skipped"]:
-        print(f"{problem['path']}:{problem['line']}: {problem['message']}", file=sys.stderr)
+    _print_problems(snapshot.status.skipped, sys.stderr)
     print(f"wrote {len(snapshot.resources)} documents to {args.out}", file=sys.stderr)
     return 0
+
+
+def _print_problems(problems: Iterable[Problem], out: TextIO) -> None:
+    for problem in problems:
+        # README.md "Check it": "path:line: message"; warnings say so, as compilers do.
+        label = "warning: " if problem.severity is Severity.WARNING else ""
+        print(f"{problem.path}:{problem.line}: {label}{problem.message}", file=out)
 
 
 if __name__ == "__main__":

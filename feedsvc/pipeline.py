@@ -37,6 +37,7 @@ from feedsvc.sources import (
     read_source,
     source_fetch_policy,
 )
+from feedsvc.status import BuildStatus, SourceStatus
 from feedsvc.store import Encoded, Resource, Snapshot, encode, resource_from
 from feedsvc.urls import MEDIA_TYPES, discovery_links, feed_path
 
@@ -50,7 +51,7 @@ class LoadResult:
     posts: tuple[Post, ...]
     problems: tuple[Problem, ...]
     drafts: int
-    sources: tuple[dict[str, Any], ...]
+    sources: tuple[SourceStatus, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +79,9 @@ class SourceState:
     error: str | None = None
     last_success: datetime | None = None
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "posts": len(self.result.posts) if self.result else 0,
-            "last_success": self.last_success.isoformat() if self.last_success else None,
-            "error": self.error,
-        }
+    def status(self) -> SourceStatus:
+        posts = len(self.result.posts) if self.result else 0
+        return SourceStatus(self.name, self.type, posts, self.last_success, self.error)
 
 
 async def read_sources(
@@ -234,19 +230,16 @@ def _render_feed(
     return Document(path, content_type, feed.updated, True, encode(body), links)
 
 
-def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> dict[str, Any]:
-    """The JSON served at /status."""
-    return {
-        "posts": len(loaded.posts),
-        "drafts": loaded.drafts,
-        "feeds": len(feeds),
-        "built_at": built_at.isoformat(),
-        "skipped": [
-            {"path": p.path, "line": p.line, "message": p.message, "severity": p.severity.value}
-            for p in loaded.problems
-        ],
-        "sources": list(loaded.sources),
-    }
+def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> BuildStatus:
+    """What /status says of one build."""
+    return BuildStatus(
+        posts=len(loaded.posts),
+        drafts=loaded.drafts,
+        feeds=len(feeds),
+        built_at=built_at,
+        skipped=loaded.problems,
+        sources=loaded.sources,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,17 +15,17 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
 
 import brotli
 from multidict import istr
+
+from feedsvc.status import BuildStatus, status_json
 
 # Header names as multidict's case-insensitive strings (a str subclass; multidict is the
 # data-structure library under aiohttp, not the web framework). aiohttp copies these
@@ -251,22 +251,16 @@ def resource_from(
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
-    """An immutable view of everything served: URL path → Resource, plus the status.
-
-    ``status`` is the JSON-able dict served at /status; it is serialized here, once, so a
-    value that is not JSON fails when the snapshot is built rather than when it is served.
-    """
+    """An immutable view of everything served: URL path → Resource, plus the status of the
+    build that made it, serialized once (what /status serves when nothing live is added)."""
 
     resources: Mapping[str, Resource]
-    status: Mapping[str, Any]
+    status: BuildStatus
     status_json: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "resources", MappingProxyType(dict(self.resources)))
-        status = dict(self.status)
-        object.__setattr__(self, "status", MappingProxyType(status))
-        text = json.dumps(status, indent=2, ensure_ascii=False, allow_nan=False)
-        object.__setattr__(self, "status_json", text.encode("utf-8"))
+        object.__setattr__(self, "status_json", status_json(self.status))
 
 
 class SnapshotRef:

@@ -26,6 +26,7 @@ from aiohttp.test_utils import TestServer
 
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.config import Config, parse_config
+from feedsvc.status import PartnerStatus
 
 SITE = {
     "title": "Test Site",
@@ -78,8 +79,8 @@ async def running(config: Config, **kwargs: Any) -> AsyncIterator[Aggregator]:
         await aggregator.stop()
 
 
-def status_of(aggregator: Aggregator, name: str) -> dict[str, Any]:
-    return next(s for s in aggregator.status() if s["name"] == name)
+def status_of(aggregator: Aggregator, name: str) -> PartnerStatus:
+    return next(s for s in aggregator.status() if s.name == name)
 
 
 # --- documents --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from feedsvc.config import FeedsConfig, SiteConfig
 from feedsvc.model import Author, Category, Feed, FeedKind, Image, Origin, Post, Translation
 from feedsvc.render import RenderContext
+from feedsvc.status import BuildStatus, SourceStatus
 
 SITE_URL = "https://example.org/"
 PUBLIC_URL = "https://feeds.example.org/"
@@ -207,3 +208,16 @@ def aggregated(post: Post) -> Post:
             home_url="https://partner.example.net/",
         ),
     )
+
+
+def make_build_status(**overrides: Any) -> BuildStatus:
+    """A build's /status: three posts from one source, nothing skipped."""
+    fields: dict[str, Any] = {
+        "posts": 3,
+        "drafts": 0,
+        "feeds": 1,
+        "built_at": dt("2024-01-01T12:00:00"),
+        "skipped": (),
+        "sources": (SourceStatus("posts", "folder", 3, dt("2024-01-01T12:00:00"), None),),
+    }
+    return BuildStatus(**{**fields, **overrides})

@@ -20,6 +20,7 @@ from typing import Any
 
 from feedsvc.config import Config, load_config
 from feedsvc.live import Publisher
+from feedsvc.status import SourceStatus
 
 SITE_TOML = """\
 [site]
@@ -123,8 +124,8 @@ async def until(condition: Callable[[], Any], timeout: float = 10.0, what: str =
         await asyncio.sleep(0.02)
 
 
-def source_status(publisher: Publisher, name: str = "posts") -> dict[str, Any]:
-    return next(s for s in publisher.status()["sources"] if s["name"] == name)
+def source_status(publisher: Publisher, name: str = "posts") -> SourceStatus:
+    return next(s for s in publisher.status().sources if s.name == name)
 
 
 class ManualSleep:

@@ -73,8 +73,8 @@ async def test_every_corpus_file_goes_through_and_the_merged_feeds_stay_valid(
                 current[f"/{name}"] = path
             await agg.refresh_all()  # raises if anything escapes
             for status in agg.status()[: len(batch)]:
-                assert "internal error" not in (status["last_error"] or ""), status
-                outcomes[status["state"]] = outcomes.get(status["state"], 0) + 1
+                assert "internal error" not in (status.last_error or ""), status
+                outcomes[status.state] = outcomes.get(status.state, 0) + 1
         posts = agg.posts()
     assert sum(outcomes.values()) == len(FILES)
     assert outcomes.get("ok", 0) > len(FILES) * 0.9, outcomes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from aggregate_support import (
@@ -70,28 +70,25 @@ async def test_rss_atom_and_json_feed_partners(feed_server, tmp_path, build, con
     assert newest.lang == "en"  # neither feed nor partner says: the site's
     assert newest.categories == (Category("Partners", "partners"),)
     assert newest.origin == Origin("p", "Partner P", feed_server.url("/feed"), "https://p.example/")
-    assert status["state"] == "ok"
-    assert status["last_status"] == 200
-    assert status["entries"] == 2
-    assert status["last_error"] is None
+    assert status.state == "ok"
+    assert status.last_status == 200
+    assert status.entries == 2
+    assert status.last_error is None
 
 
-async def test_status_has_one_entry_per_partner_with_every_field(feed_server, tmp_path):
+async def test_status_has_one_entry_per_partner(feed_server, tmp_path):
     feed_server.serve("/feed", rss_feed([item(1)]))
     config = make_config(tmp_path, [partner("p", feed_server.url("/feed"))])
     clock = FakeClock()
     async with running(config, clock=clock, rng=random.Random(1)) as agg:
-        assert status_of(agg, "p")["next_fetch"] == START.isoformat()  # first fetch: now
+        assert status_of(agg, "p").next_fetch == START  # first fetch: now
         await agg.refresh("p")
         [status] = agg.status()
-    assert set(status) >= {
-        "name", "url", "original_url", "moved", "moved_note", "state", "last_status",
-        "last_error", "bozo", "entries", "last_fetch", "next_fetch", "unstable_ids",
-    }  # fmt: skip
-    assert status["last_fetch"] == START.isoformat()
-    assert status["bozo"] is None
-    assert status["moved"] is False
-    assert status["unstable_ids"] is False
+    assert status.name == "p"
+    assert status.last_fetch == START
+    assert status.bozo is None
+    assert status.moved is False
+    assert status.unstable_ids is False
 
 
 # --- conditional requests -----------------------------------------------------------------
@@ -116,8 +113,8 @@ async def test_304_is_success_reuses_the_etag_and_changes_nothing(feed_server, t
         status = status_of(agg, "p")
     assert changes == [1]
     assert feed_server.requests[1].headers["If-None-Match"] == '"v1"'
-    assert status["state"] == "ok"
-    assert status["last_status"] == 304
+    assert status.state == "ok"
+    assert status.last_status == 304
 
 
 async def test_an_identical_body_without_validators_changes_nothing(feed_server, tmp_path):
@@ -155,18 +152,18 @@ async def test_301_twice_updates_the_stored_url(feed_server, tmp_path):
     async with running(config) as agg:
         await agg.refresh("p")
         once = status_of(agg, "p")
-        assert once["url"] == feed_server.url("/old")  # not after one redirect
-        assert "/new" in once["moved_note"]
+        assert once.url == feed_server.url("/old")  # not after one redirect
+        assert "/new" in once.moved_note
         await agg.refresh("p")
         twice = status_of(agg, "p")
         assert agg.posts()[0].origin.feed_url == feed_server.url("/new")
-    assert twice["url"] == feed_server.url("/new")
-    assert twice["original_url"] == feed_server.url("/old")
-    assert twice["moved"] is True
-    assert "moved permanently" in twice["moved_note"]
+    assert twice.url == feed_server.url("/new")
+    assert twice.original_url == feed_server.url("/old")
+    assert twice.moved is True
+    assert "moved permanently" in twice.moved_note
     # The store remembers: after a restart the new URL is fetched directly.
     async with running(config) as agg:
-        assert status_of(agg, "p")["url"] == feed_server.url("/new")
+        assert status_of(agg, "p").url == feed_server.url("/new")
         await agg.refresh("p")
     assert feed_server.hits == {"/old": 2, "/new": 3}
 
@@ -181,9 +178,9 @@ async def test_temporary_redirects_are_never_persisted(feed_server, tmp_path, st
             await agg.refresh("p")
         result = status_of(agg, "p")
         assert len(agg.posts()) == 1
-    assert result["url"] == feed_server.url("/feed")
-    assert result["moved"] is False
-    assert result["moved_note"] is None
+    assert result.url == feed_server.url("/feed")
+    assert result.moved is False
+    assert result.moved_note is None
     assert feed_server.hits["/feed"] == 3
 
 
@@ -201,12 +198,12 @@ async def test_410_is_gone_and_fetching_stops(feed_server, tmp_path):
         await agg.refresh("p")
         await agg.refresh_all()
         assert len(agg.posts()) == 1  # its entries stay published
-    assert gone["state"] == "gone"
-    assert gone["last_status"] == 410
-    assert gone["next_fetch"] is None
+    assert gone.state == "gone"
+    assert gone.last_status == 410
+    assert gone.next_fetch is None
     async with running(config) as agg:  # a restart does not revive it
         await agg.refresh_all()
-        assert status_of(agg, "p")["state"] == "gone"
+        assert status_of(agg, "p").state == "gone"
     assert feed_server.hits["/feed"] == 2
 
 
@@ -217,13 +214,13 @@ async def test_429_and_503_honour_retry_after(feed_server, tmp_path, status):
     async with running(config, rng=random.Random(7)) as agg:
         await agg.refresh("p")
         result = status_of(agg, "p")
-    assert result["state"] == "backoff"
-    assert result["last_status"] == status
-    wait = _seconds_until(result["next_fetch"])
+    assert result.state == "backoff"
+    assert result.last_status == status
+    wait = _seconds_until(result.next_fetch)
     assert 7200 <= wait <= 7200 * 1.1
     # A restart keeps the wait instead of fetching right away.
     async with running(config) as agg:
-        assert status_of(agg, "p")["next_fetch"] == result["next_fetch"]
+        assert status_of(agg, "p").next_fetch == result.next_fetch
 
 
 async def test_500_backs_off_exponentially_then_recovers(feed_server, tmp_path):
@@ -237,9 +234,9 @@ async def test_500_backs_off_exponentially_then_recovers(feed_server, tmp_path):
         for _ in range(4):
             await agg.refresh("p")
             status = status_of(agg, "p")
-            assert status["state"] == "error"
-            assert "HTTP 500" in status["last_error"]
-            waits.append(_seconds_until(status["next_fetch"], clock))
+            assert status.state == "error"
+            assert "HTTP 500" in status.last_error
+            waits.append(_seconds_until(status.next_fetch, clock))
             clock.advance(waits[-1])
         assert len(agg.posts()) == 1  # the last good entries stay
         feed_server.serve("/feed", rss_feed([item(1), item(2)]))
@@ -248,17 +245,16 @@ async def test_500_backs_off_exponentially_then_recovers(feed_server, tmp_path):
         assert len(agg.posts()) == 2
     for wait, base in zip(waits, [INTERVAL, 2 * INTERVAL, 3600, 3600], strict=True):
         assert base * 0.9 <= wait <= base * 1.1  # doubling, capped at max_backoff, jittered
-    assert recovered["state"] == "ok"
-    assert recovered["failures"] == 0
-    assert recovered["last_error"] is None
-    assert INTERVAL * 0.9 <= _seconds_until(recovered["next_fetch"], clock) <= INTERVAL * 1.1
+    assert recovered.state == "ok"
+    assert recovered.failures == 0
+    assert recovered.last_error is None
+    assert INTERVAL * 0.9 <= _seconds_until(recovered.next_fetch, clock) <= INTERVAL * 1.1
 
 
-def _seconds_until(iso: str, clock: FakeClock | None = None) -> float:
-    from datetime import datetime
-
+def _seconds_until(moment: datetime | None, clock: FakeClock | None = None) -> float:
+    assert moment is not None
     now = clock.now if clock else START
-    return (datetime.fromisoformat(iso) - now).total_seconds()
+    return (moment - now).total_seconds()
 
 
 # --- identity -----------------------------------------------------------------------------
@@ -313,12 +309,12 @@ async def test_ids_changing_on_every_fetch_are_flagged_and_deduped_by_link(feed_
     async with running(config, on_change=lambda: changes.append(1)) as agg:
         await agg.refresh("p")
         first = agg.posts()
-        assert status_of(agg, "p")["unstable_ids"] is False
+        assert status_of(agg, "p").unstable_ids is False
         for _ in range(3):
             await agg.refresh("p")
         posts = agg.posts()
         status = status_of(agg, "p")
-    assert status["unstable_ids"] is True
+    assert status.unstable_ids is True
     assert [p.id for p in posts] == [p.id for p in first]  # no duplicates, ids unchanged
     assert changes == [1]  # the later fetches changed nothing published
 
@@ -433,7 +429,7 @@ async def test_a_restart_keeps_every_entry(feed_server, tmp_path):
         assert agg.posts() == before  # loaded from the store, before any fetch
         await agg.refresh("p")  # a failing partner after the restart
         assert agg.posts() == before
-    assert etag_status["entries"] == 2
+    assert etag_status.entries == 2
 
 
 async def test_entries_that_leave_the_feed_stay_up_to_the_retention(feed_server, tmp_path):
@@ -443,7 +439,7 @@ async def test_entries_that_leave_the_feed_stay_up_to_the_retention(feed_server,
             feed_server.serve("/feed", rss_feed([item(first), item(first + 1)]))
             await agg.refresh("p")
         titles = [p.title for p in agg.posts()]
-        count = status_of(agg, "p")["entries"]
+        count = status_of(agg, "p").entries
     assert titles == ["Entry 6", "Entry 5", "Entry 4"]  # the oldest were dropped
     assert count == 3
     async with running(config) as agg:  # and the store agrees
@@ -476,10 +472,10 @@ async def test_a_broken_partner_keeps_its_last_good_entries(feed_server, tmp_pat
         titles = sorted(p.title for p in agg.posts())
         a, b = status_of(agg, "a"), status_of(agg, "b")
     assert titles == ["Entry 1", "Entry 2", "Entry 3"]
-    assert a["state"] == "error"
-    assert a["last_error"]
-    assert "internal error" not in a["last_error"]
-    assert b["state"] == "ok"
+    assert a.state == "error"
+    assert a.last_error
+    assert "internal error" not in a.last_error
+    assert b.state == "ok"
 
 
 async def test_a_malformed_but_readable_feed_is_published_and_flagged(feed_server, tmp_path):
@@ -490,8 +486,8 @@ async def test_a_malformed_but_readable_feed_is_published_and_flagged(feed_serve
         await agg.refresh("p")
         status = status_of(agg, "p")
         assert len(agg.posts()) == 1
-    assert status["state"] == "ok"
-    assert status["bozo"]
+    assert status.state == "ok"
+    assert status.bozo
 
 
 # --- address policy -----------------------------------------------------------------------
@@ -506,10 +502,10 @@ async def test_a_partner_on_a_refused_address_errors_without_a_request(feed_serv
         await agg.refresh("p")
         status = status_of(agg, "p")
         assert agg.posts() == ()
-    assert status["state"] == "error"
-    assert status["last_status"] is None
-    assert "refusing to connect to 127.0.0.1" in status["last_error"]
-    assert "allow_private_addresses" in status["last_error"]
+    assert status.state == "error"
+    assert status.last_status is None
+    assert "refusing to connect to 127.0.0.1" in status.last_error
+    assert "allow_private_addresses" in status.last_error
     assert feed_server.hits == {}
 
 
@@ -559,7 +555,7 @@ async def test_a_new_configured_url_starts_over_and_keeps_the_entries(feed_serve
         await agg.refresh("p")
         feed_server.serve("/old", status=410)
         await agg.refresh("p")
-        assert status_of(agg, "p")["state"] == "gone"
+        assert status_of(agg, "p").state == "gone"
     feed_server.serve("/new", rss_feed([item(1), item(2)]))
     new = make_config(tmp_path, [partner("p", feed_server.url("/new"))])
     async with running(new) as agg:
@@ -567,8 +563,8 @@ async def test_a_new_configured_url_starts_over_and_keeps_the_entries(feed_serve
         await agg.refresh_all()
         status = status_of(agg, "p")
         assert [p.title for p in agg.posts()] == ["Entry 2", "Entry 1"]
-    assert status["state"] == "ok"
-    assert status["url"] == status["original_url"] == feed_server.url("/new")
+    assert status.state == "ok"
+    assert status.url == status.original_url == feed_server.url("/new")
 
 
 async def test_changes_during_a_slow_on_change_are_coalesced(feed_server, tmp_path):

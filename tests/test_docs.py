@@ -1,4 +1,5 @@
-"""Docs that tests keep honest: every config key is documented, and the shipped config loads."""
+"""Docs that tests keep honest: every config key and every /status key is documented, and the
+shipped config loads."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from feedsvc.config import SOURCE_TYPES, load_config, schema_keys
+from feedsvc.status import status_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DOC = ROOT / "docs" / "config.md"
+URLS_DOC = ROOT / "docs" / "urls.md"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +29,13 @@ def test_every_config_key_is_documented(config_doc: str) -> None:
 def test_every_source_type_is_documented(config_doc: str) -> None:
     missing = [name for name in SOURCE_TYPES if f"| `{name}` |" not in config_doc]
     assert not missing, f"source types missing from {CONFIG_DOC.name}: {', '.join(missing)}"
+
+
+def test_every_status_key_is_documented() -> None:
+    text = URLS_DOC.read_text(encoding="utf-8")
+    section = text.split("\n## `/status`\n", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(key for key in status_keys() if f"`{key}`" not in section)
+    assert not missing, f"/status keys without an entry in {URLS_DOC.name}: {', '.join(missing)}"
 
 
 def test_top_level_feeds_toml_loads() -> None:

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 
 import brotli
 import pytest
+from factories import make_build_status
 
+from feedsvc.model import Problem
+from feedsvc.status import BuildStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef, make_resource
 from feedsvc.web import SNAPSHOT_REF, create_app
 from feedsvc.web.encoding import choose_coding, parse_accept_encoding
@@ -24,7 +27,7 @@ INDEX = b"<!DOCTYPE html><title>Feeds</title>"
 FIREFOX_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def site(status: dict | None = None) -> Snapshot:
+def site(status: BuildStatus | None = None) -> Snapshot:
     return Snapshot(
         {
             "/feed.atom": make_resource(ATOM, ATOM_TYPE, UPDATED, 300, cors=True),
@@ -33,7 +36,7 @@ def site(status: dict | None = None) -> Snapshot:
             ),
             "/": make_resource(INDEX, "text/html; charset=utf-8", UPDATED, 60, cors=False),
         },
-        status if status is not None else {"posts": 3, "sources": [{"name": "posts"}]},
+        status if status is not None else make_build_status(),
     )
 
 
@@ -272,14 +275,17 @@ async def test_status_json(client, accept):
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Vary"] == "Accept"
-    assert json.loads(await response.read()) == {"posts": 3, "sources": [{"name": "posts"}]}
+    status = json.loads(await response.read())
+    assert status["posts"] == 3
+    assert status["built_at"] == "2024-01-01T12:00:00+00:00"
+    assert [source["name"] for source in status["sources"]] == ["posts"]
 
 
 async def test_status_html_for_browsers_escapes_everything(aiohttp_client):
     hostile = '<script>alert("x")</script>'
-    ref = SnapshotRef(
-        site({"partners": [{"name": hostile, "error": "a & b", "ok": False, hostile: None}]})
-    )
+    problem = Problem(hostile, 1, "a & b")
+    source = SourceStatus(hostile, "folder", 0, None, hostile)
+    ref = SnapshotRef(site(make_build_status(skipped=(problem,), sources=(source,))))
     client = await aiohttp_client(create_app(ref))
     response = await client.get("/status", headers={"Accept": FIREFOX_ACCEPT})
     assert response.status == 200
@@ -316,12 +322,12 @@ def test_prefers_html(accept, html):
 async def test_swapping_the_snapshot_is_seen_by_the_next_request(client, ref):
     assert (await client.get("/feeds.opml")).status == 404
     opml = make_resource(b"<opml/>", "text/x-opml; charset=utf-8", UPDATED, 300, cors=True)
-    ref.current = Snapshot({"/feeds.opml": opml}, {"posts": 0})
+    ref.current = Snapshot({"/feeds.opml": opml}, make_build_status(posts=0))
     response = await client.get("/feeds.opml", headers={"Accept-Encoding": "identity"})
     assert response.status == 200
     assert await response.read() == b"<opml/>"
     assert (await client.get("/feed.atom")).status == 404
-    assert json.loads(await (await client.get("/status")).read()) == {"posts": 0}
+    assert json.loads(await (await client.get("/status")).read())["posts"] == 0
 
 
 async def test_the_ref_is_on_the_app(ref):

@@ -69,10 +69,10 @@ async def test_an_edit_re_renders_exactly_the_feeds_the_post_is_in(running, site
         "lang/es/category/labor-trafficking",
         "archive/2024/02",
     }
-    last = running.status()["last_rebuild"]
-    assert last["feeds_rendered"] == 5
-    assert last["posts_normalized"] == 1
-    assert last["trigger"] == "watch"
+    last = running.status().last_rebuild
+    assert last.feeds_rendered == 5
+    assert last.posts_normalized == 1
+    assert last.trigger == "watch"
     assert "Edited body." in running.ref.current.resources["/lang/es.json"].identity.body.decode()
 
 
@@ -146,29 +146,29 @@ async def test_a_post_that_turns_bad_keeps_its_last_good_version_until_fixed(run
     before = etags(running)
     site.write_post("es/c.md", "---\ntitle: Post c\ndate: not a date\nlang: es\n---\nBroken.\n")
 
-    await until(lambda: running.status()["skipped"], what="the problem to be reported")
+    await until(lambda: running.status().skipped, what="the problem to be reported")
 
-    (problem,) = running.status()["skipped"]
-    assert problem["path"].endswith("c.md")
-    assert "last good version is still published" in problem["message"]
+    (problem,) = running.status().skipped
+    assert problem.path.endswith("c.md")
+    assert "last good version is still published" in problem.message
     assert etags(running) == before  # the good version still publishes, unchanged
     assert "Post c" in titles(running, "/lang/es.atom")
 
     lang, categories, date = POSTS["es/c.md"]
     site.write_post("es/c.md", post_text("Post c fixed", lang, categories, date))
     await until(lambda: "Post c fixed" in titles(running, "/lang/es.atom"))
-    assert running.status()["skipped"] == []
+    assert running.status().skipped == ()
 
 
 async def test_broken_front_matter_keeps_the_last_good_version_too(running, site):
     before = etags(running)
     site.write_post("en/a.md", "---\ntitle: [unclosed\n---\nBody\n")
 
-    await until(lambda: running.status()["skipped"], what="the problem to be reported")
+    await until(lambda: running.status().skipped, what="the problem to be reported")
 
-    (problem,) = running.status()["skipped"]
-    assert "invalid YAML" in problem["message"]
-    assert "last good version is still published" in problem["message"]
+    (problem,) = running.status().skipped
+    assert "invalid YAML" in problem.message
+    assert "last good version is still published" in problem.message
     assert etags(running) == before
 
 
@@ -178,30 +178,30 @@ async def test_a_folder_that_disappears_keeps_its_posts_and_recovers(running, si
     shutil.copytree(site.posts, backup)
     shutil.rmtree(site.posts)
 
-    await until(lambda: source_status(running)["error"], what="the source error")
+    await until(lambda: source_status(running).error, what="the source error")
 
     status = source_status(running)
-    assert "no such folder" in status["error"]
-    assert status["posts"] == len(POSTS)
+    assert "no such folder" in status.error
+    assert status.posts == len(POSTS)
     assert etags(running) == before
-    assert any("no such folder" in p["message"] for p in running.status()["skipped"])
+    assert any("no such folder" in p.message for p in running.status().skipped)
 
     shutil.copytree(backup, site.posts)
     site.write_post("en/g.md", post_text("Post g", "en", ["Policy"], "2024-03-25"))
     # The watcher notices the folder is back (within a second) and reads it.
     await until(lambda: "Post g" in titles(running, "/feed.atom"), what="the folder's return")
-    assert source_status(running)["error"] is None
-    assert running.status()["skipped"] == []
+    assert source_status(running).error is None
+    assert running.status().skipped == ()
 
 
 async def test_status_shows_each_source_and_how_it_is_watched(running):
-    (status,) = running.status()["sources"]
-    assert status["name"] == "posts"
-    assert status["type"] == "folder"
-    assert status["posts"] == len(POSTS)
-    assert status["last_success"] is not None
-    assert status["error"] is None
-    assert status["watch"] in ("inotify", "polling")
+    (status,) = running.status().sources
+    assert status.name == "posts"
+    assert status.type == "folder"
+    assert status.posts == len(POSTS)
+    assert status.last_success is not None
+    assert status.error is None
+    assert status.watch in ("inotify", "polling")
 
 
 async def test_polling_sees_changes_too(tmp_path):
@@ -211,7 +211,7 @@ async def test_polling_sees_changes_too(tmp_path):
     publisher.build()
     await publisher.start()
     try:
-        assert source_status(publisher)["watch"] == "polling"
+        assert source_status(publisher).watch == "polling"
         site.write_post("en/h.md", post_text("Post h", "en", ["Policy"], "2024-03-26"))
         await until(lambda: "Post h" in titles(publisher, "/feed.atom"))
     finally:
@@ -232,7 +232,7 @@ async def test_without_inotify_the_watcher_falls_back_to_polling(tmp_path, monke
     publisher.build()
     await publisher.start()
     try:
-        await until(lambda: source_status(publisher)["watch"] == "polling")
+        await until(lambda: source_status(publisher).watch == "polling")
         site.write_post("en/h.md", post_text("Post h", "en", ["Policy"], "2024-03-26"))
         await until(lambda: "Post h" in titles(publisher, "/feed.atom"))
     finally:
@@ -246,7 +246,7 @@ async def test_watch_off_leaves_rebuilds_to_explicit_calls(tmp_path):
     publisher.build()
     await publisher.start()
     try:
-        assert "watch" not in source_status(publisher)
+        assert source_status(publisher).watch is None
         site.write_post("en/h.md", post_text("Post h", "en", ["Policy"], "2024-03-26"))
         await publisher.rebuild()
         assert "Post h" in titles(publisher, "/feed.atom")
@@ -268,12 +268,12 @@ async def test_a_failing_rebuild_keeps_the_last_good_feeds_and_the_next_catches_
     publisher._assemble = broken
     await publisher.rebuild()
     assert etags(publisher) == before
-    assert publisher.status()["rebuild_error"] == "RuntimeError: a bug"
+    assert publisher.status().rebuild_error == "RuntimeError: a bug"
 
     publisher._assemble = assemble
     await publisher.rebuild()  # the file did not change again; the change is still seen
     assert "Post h" in titles(publisher, "/feed.atom")
-    assert publisher.status()["rebuild_error"] is None
+    assert publisher.status().rebuild_error is None
 
 
 async def test_a_watcher_that_dies_is_logged_and_shown_on_status(tmp_path, caplog):
@@ -287,5 +287,5 @@ async def test_a_watcher_that_dies_is_logged_and_shown_on_status(tmp_path, caplo
     task = asyncio.get_running_loop().create_task(watcher_that_breaks())
     await asyncio.gather(task, return_exceptions=True)
     publisher._source_task_ended("posts", task)
-    assert "inotify said something odd" in source_status(publisher)["watch_error"]
+    assert "inotify said something odd" in source_status(publisher).watch_error
     assert "watching stopped" in caplog.text

@@ -46,7 +46,7 @@ async def test_a_broken_config_keeps_serving_the_old_and_is_reported(publisher):
 
     assert await publisher.reload_config() is False
 
-    error = publisher.status()["config_error"]
+    error = publisher.status().config_error
     assert "feeds.toml" in error
     assert etags(publisher) == before
     assert publisher.config.site.title == "Live Site"
@@ -54,11 +54,11 @@ async def test_a_broken_config_keeps_serving_the_old_and_is_reported(publisher):
     site.write_config(title="Renamed Site")
     assert await publisher.reload_config() is True
 
-    assert publisher.status()["config_error"] is None
+    assert publisher.status().config_error is None
     assert site_title(publisher) == "Renamed Site"
     # Another site title changes every feed: everything was re-rendered.
-    assert publisher.status()["last_rebuild"]["trigger"] == "reload"
-    assert publisher.status()["last_rebuild"]["feeds_rendered"] == len(
+    assert publisher.status().last_rebuild.trigger == "reload"
+    assert publisher.status().last_rebuild.feeds_rendered == len(
         [p for p in before if p.endswith(".atom")]
     )
 
@@ -76,7 +76,7 @@ async def test_every_kind_of_invalid_config_is_refused(publisher, broken):
     publisher, site = publisher
     site.config_file.write_text(broken)
     assert await publisher.reload_config() is False
-    assert publisher.status()["config_error"]
+    assert publisher.status().config_error
     assert publisher.config.sources[0].name == "posts"
 
 
@@ -86,7 +86,7 @@ async def test_a_reload_re_reads_every_source(publisher):
     assert await publisher.reload_config() is True
     assert b"Post z" in publisher.ref.current.resources["/feed.atom"].identity.body
     # Same [site] and [feeds]: only the feeds the new post is in were re-rendered.
-    assert publisher.status()["last_rebuild"]["feeds_rendered"] == 3  # feed, en, archive
+    assert publisher.status().last_rebuild.feeds_rendered == 3  # feed, en, archive
 
 
 async def test_a_config_that_adds_a_source_publishes_it(publisher, tmp_path):
@@ -96,7 +96,7 @@ async def test_a_config_that_adds_a_source_publishes_it(publisher, tmp_path):
     (more / "m.md").write_text("---\ntitle: From more\ndate: 2024-03-31\n---\nM.\n")
     site.write_config(extra='\n[[sources]]\ntype = "folder"\nname = "more"\npath = "more"\n')
     assert await publisher.reload_config() is True
-    assert [s["name"] for s in publisher.status()["sources"]] == ["posts", "more"]
+    assert [s.name for s in publisher.status().sources] == ["posts", "more"]
     assert b"From more" in publisher.ref.current.resources["/feed.atom"].identity.body
 
 

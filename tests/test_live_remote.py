@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -129,21 +128,21 @@ async def test_the_interval_re_reads_and_publishes_a_change(remote):
     await sleep.tick()
 
     assert titles(publisher) == ["First", "Second", "Third"]
-    assert publisher.status()["last_rebuild"]["trigger"] == "interval"
-    assert source_status(publisher, "remote")["interval"] == "1m"
+    assert publisher.status().last_rebuild.trigger == "interval"
+    assert source_status(publisher, "remote").interval == "1m"
 
 
 async def test_the_interval_read_is_conditional_and_a_304_renders_nothing(remote):
     _, document, publisher, sleep = remote
     before = etags(publisher)
-    rebuilt = publisher.status()["last_rebuild"]
+    rebuilt = publisher.status().last_rebuild
 
     await sleep.tick()
 
     assert document.requests[-1].get("If-None-Match") == document.etag
     assert etags(publisher) == before
-    assert publisher.status()["last_rebuild"] == rebuilt  # nothing changed: no re-render
-    assert source_status(publisher, "remote")["error"] is None
+    assert publisher.status().last_rebuild == rebuilt  # nothing changed: no re-render
+    assert source_status(publisher, "remote").error is None
 
 
 async def test_a_failing_source_keeps_its_last_good_posts_until_it_recovers(remote):
@@ -154,19 +153,19 @@ async def test_a_failing_source_keeps_its_last_good_posts_until_it_recovers(remo
     await sleep.tick()
 
     status = source_status(publisher, "remote")
-    assert "HTTP 500" in status["error"]
-    assert status["posts"] == 2
+    assert "HTTP 500" in status.error
+    assert status.posts == 2
     assert titles(publisher) == ["First", "Second"]
     assert etags(publisher) == before
-    assert any("HTTP 500" in p["message"] for p in publisher.status()["skipped"])
+    assert any("HTTP 500" in p.message for p in publisher.status().skipped)
 
     document.status = 200
     document.body = make("First", "Second", "Back")
     await sleep.tick()
 
-    assert source_status(publisher, "remote")["error"] is None
+    assert source_status(publisher, "remote").error is None
     assert titles(publisher) == ["Back", "First", "Second"]
-    assert publisher.status()["skipped"] == []
+    assert publisher.status().skipped == ()
 
 
 async def test_a_local_json_file_is_watched(tmp_path):
@@ -182,7 +181,7 @@ async def test_a_local_json_file_is_watched(tmp_path):
     publisher.build()
     await publisher.start()
     try:
-        assert source_status(publisher, "file")["watch"] in (WATCHING_INOTIFY, WATCHING_POLLING)
+        assert source_status(publisher, "file").watch in (WATCHING_INOTIFY, WATCHING_POLLING)
         (posts / "other.json").write_text("[]")  # another file in the folder: ignored
         # Saved the way editors save: a new file renamed over the old one.
         (posts / "posts.json.tmp").write_bytes(json_posts("Local", "Saved"))
@@ -202,6 +201,6 @@ def test_a_source_unreachable_at_start_up_is_reported_and_the_site_still_builds(
     )
     publisher = Publisher(config, workers=1)
     publisher.build()
-    status: dict[str, Any] = source_status(publisher, "down")
-    assert status["error"]
-    assert status["posts"] == 0
+    status = source_status(publisher, "down")
+    assert status.error
+    assert status.posts == 0

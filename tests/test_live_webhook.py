@@ -50,8 +50,8 @@ async def test_the_right_token_rebuilds_and_answers_202(hooked, site):
     assert response.status == 202
     assert "rebuilding every source" in await response.text()
     await until(lambda: etags(publisher) != before, what="the webhook's rebuild")
-    assert publisher.status()["last_rebuild"]["trigger"] == "webhook"
-    assert publisher.status()["webhook"] == "enabled"
+    assert publisher.status().last_rebuild.trigger == "webhook"
+    assert publisher.status().webhook == "enabled"
 
 
 async def test_a_missing_token_is_401_with_a_bearer_challenge(hooked):
@@ -131,7 +131,7 @@ async def test_without_a_configured_token_the_webhook_is_404(tmp_path, aiohttp_c
     client = await aiohttp_client(create_app(publisher.build(), rebuilder=publisher))
     response = await client.post("/hooks/rebuild", headers=AUTH)
     assert response.status == 404
-    assert publisher.status()["webhook"] == "disabled"
+    assert publisher.status().webhook == "disabled"
 
 
 async def test_a_named_but_unset_variable_disables_the_webhook(hooked, monkeypatch):
@@ -139,7 +139,7 @@ async def test_a_named_but_unset_variable_disables_the_webhook(hooked, monkeypat
     monkeypatch.delenv("FEEDSVC_HOOK_TOKEN")
     response = await client.post("/hooks/rebuild", headers=AUTH)
     assert response.status == 404
-    assert publisher.status()["webhook"] == "disabled"
+    assert publisher.status().webhook == "disabled"
 
 
 async def test_calls_during_a_slow_rebuild_coalesce_into_one_more(hooked, site):

@@ -58,6 +58,7 @@ from feedsvc.errors import FeedsvcError, StoreError
 from feedsvc.model import Category, Origin, Post
 from feedsvc.normalize.batch import newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
+from feedsvc.status import PartnerStatus
 
 __all__ = ["Aggregator", "fetch_policy"]
 
@@ -439,12 +440,12 @@ class Aggregator:
             self._published[changed] = self._publish(changed)
         self._posts = None
 
-    def status(self) -> list[dict[str, Any]]:
-        """One JSON-able dict per partner, in config order, for /status."""
-        return [
+    def status(self) -> tuple[PartnerStatus, ...]:
+        """Each partner's state, in config order, for /status."""
+        return tuple(
             _status(p.config, self._records[name], len(self._entries[name]))
             for name, p in self._partners.items()
-        ]
+        )
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -478,11 +479,7 @@ def _first_fetch(record: PartnerRecord, now: datetime) -> PartnerRecord:
     return record if waiting else replace(record, next_fetch=now)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> dict[str, Any]:
+def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> PartnerStatus:
     moved = record.url != config.url
     note = None
     if moved and record.moved_at is not None:
@@ -495,24 +492,24 @@ def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> dict[
             f"permanently redirected to {record.pending_url} on the last fetch; the URL "
             "changes if the next fetch is redirected the same way"
         )
-    return {
-        "name": config.name,
-        "title": config.title,
-        "url": record.url,
-        "original_url": config.url,
-        "moved": moved,
-        "moved_note": note,
-        "state": record.state,
-        "last_status": record.last_status,
-        "last_error": record.last_error,
-        "bozo": record.bozo,
-        "entries": entries,
-        "failures": record.failures,
-        "last_fetch": _iso(record.last_fetch),
-        "last_success": _iso(record.last_success),
-        "next_fetch": _iso(record.next_fetch),
-        "unstable_ids": record.unstable_ids,
-    }
+    return PartnerStatus(
+        name=config.name,
+        title=config.title,
+        url=record.url,
+        original_url=config.url,
+        moved=moved,
+        moved_note=note,
+        state=record.state,
+        last_status=record.last_status,
+        last_error=record.last_error,
+        bozo=record.bozo,
+        entries=entries,
+        failures=record.failures,
+        last_fetch=record.last_fetch,
+        last_success=record.last_success,
+        next_fetch=record.next_fetch,
+        unstable_ids=record.unstable_ids,
+    )
 
 
 def _log_transition(name: str, old: PartnerRecord, new: PartnerRecord) -> None:

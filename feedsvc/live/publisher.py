@@ -56,6 +56,7 @@ from feedsvc.pipeline import (
 )
 from feedsvc.sources import SourceResult, read_source
 from feedsvc.sources.folder import FolderReader
+from feedsvc.status import ConfigStatus, RebuildStatus, ServiceStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class Publisher:
         self._next_config: Config | None = None
         self._config_error: str | None = None
         self._config_loaded_at = clock()
-        self._last_rebuild: dict[str, Any] | None = None
+        self._last_rebuild: RebuildStatus | None = None
         # One background task per source (a watcher or a timer), and what it was made for.
         self._tasks: dict[str, tuple[SourceConfig, asyncio.Task[None]]] = {}
         # Watchers and timers that died of an unexpected error, by source name.
@@ -128,6 +129,13 @@ class Publisher:
         if self._ref is None:
             raise RuntimeError("Publisher.build() has not run")
         return self._ref
+
+    @property
+    def loaded(self) -> LoadResult:
+        """The posts and problems of what is served now."""
+        if self._loaded is None:
+            raise RuntimeError("Publisher.build() has not run")
+        return self._loaded
 
     # --- building ---------------------------------------------------------------------------
 
@@ -195,14 +203,14 @@ class Publisher:
         self._loaded = built.loaded
         self._rendered = built.rendered
         rendered = built.rendered.rerendered
-        self._last_rebuild = {
-            "at": self._clock().isoformat(),
-            "trigger": trigger,
-            "seconds": round(time.perf_counter() - started, 3),
-            "posts_normalized": built.normalized,
-            "feeds_rendered": len(rendered),
-            "rendered": list(rendered[:LISTED_FEEDS]),
-        }
+        self._last_rebuild = RebuildStatus(
+            at=self._clock(),
+            trigger=trigger,
+            seconds=round(time.perf_counter() - started, 3),
+            posts_normalized=built.normalized,
+            feeds_rendered=len(rendered),
+            rendered=rendered[:LISTED_FEEDS],
+        )
 
     def _log_new_problems(self, problems: Sequence[Problem]) -> None:
         if self._loaded is None:
@@ -435,35 +443,37 @@ class Publisher:
 
     # --- what the web layer asks ------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ServiceStatus:
         """/status: the current snapshot's, with the live state of sources, partners, the
         config and the last rebuild."""
-        status = dict(self.ref.current.status)
-        status["sources"] = [self._source_status(source) for source in self.config.sources]
-        status["config"] = {
-            "file": self.config.file or None,
-            "loaded_at": self._config_loaded_at.isoformat(),
-        }
-        status["config_error"] = self._config_error
-        status["last_rebuild"] = self._last_rebuild
-        status["rebuild_error"] = self._rebuild_error
-        status["rebuilds"] = self.rebuilds
-        status["webhook"] = "enabled" if self.webhook_token() else "disabled"
-        if self.aggregator is not None:
-            status["partners"] = self.aggregator.status()
-        return status
+        built = self.ref.current.status
+        return ServiceStatus(
+            posts=built.posts,
+            drafts=built.drafts,
+            feeds=built.feeds,
+            built_at=built.built_at,
+            skipped=built.skipped,
+            sources=tuple(self._source_status(source) for source in self.config.sources),
+            config=ConfigStatus(self.config.file or None, self._config_loaded_at),
+            config_error=self._config_error,
+            last_rebuild=self._last_rebuild,
+            rebuild_error=self._rebuild_error,
+            rebuilds=self.rebuilds,
+            webhook="enabled" if self.webhook_token() else "disabled",
+            partners=self.aggregator.status() if self.aggregator is not None else None,
+        )
 
-    def _source_status(self, source: SourceConfig) -> dict[str, Any]:
+    def _source_status(self, source: SourceConfig) -> SourceStatus:
         state = self._states.get(source.name) or SourceState(source.name, source.type, None)
-        status = state.status()
         watcher = self._watchers.get(source.name)
-        if watcher is not None:
-            status["watch"] = watcher.mode
-        elif remote_interval(source) is not None:
-            status["interval"] = source.interval.text
-        if source.name in self._task_errors:
-            status["watch_error"] = self._task_errors[source.name]
-        return status
+        return replace(
+            state.status(),
+            watch=watcher.mode if watcher is not None else None,
+            interval=source.interval.text
+            if watcher is None and remote_interval(source) is not None
+            else None,
+            watch_error=self._task_errors.get(source.name),
+        )
 
     def webhook_token(self) -> str | None:
         """The webhook's bearer token, read from the environment variable the config names;

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
+from feedsvc.status import BuildStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
@@ -42,7 +42,7 @@ def create_app(
     ref: SnapshotRef,
     *,
     clock: Clock = system_clock,
-    status: Callable[[], Mapping[str, Any]] | None = None,
+    status: Callable[[], BuildStatus] | None = None,
     rebuilder: Rebuilder | None = None,
 ) -> web.Application:
     """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;

@@ -8,13 +8,12 @@ and the conditional-request rules only when the request carries a validator. It 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
+from feedsvc.status import BuildStatus, status_data, status_json
 from feedsvc.store import IDENTITY, SnapshotRef
 from feedsvc.web.conditional import NOT_MODIFIED, PROCEED, evaluate_preconditions
 from feedsvc.web.encoding import choose_coding
@@ -75,7 +74,7 @@ class Handlers:
         self,
         ref: SnapshotRef,
         clock: Clock = system_clock,
-        status: Callable[[], Mapping[str, Any]] | None = None,
+        status: Callable[[], BuildStatus] | None = None,
     ) -> None:
         self._ref = ref
         self._clock = clock
@@ -153,10 +152,9 @@ class Handlers:
         status = snapshot.status if self._status is None else self._status()
         accept = request.headers.get(hdrs.ACCEPT)
         if accept is not None and prefers_html(accept):
-            return web.Response(body=render_status_html(status), headers=_STATUS_HTML_HEADERS)
-        if self._status is None:
-            return web.Response(body=snapshot.status_json, headers=_STATUS_JSON_HEADERS)
-        body = json.dumps(status, indent=2, ensure_ascii=False).encode("utf-8")
+            page = render_status_html(status_data(status))
+            return web.Response(body=page, headers=_STATUS_HTML_HEADERS)
+        body = snapshot.status_json if self._status is None else status_json(status)
         return web.Response(body=body, headers=_STATUS_JSON_HEADERS)
 
     def healthz(self, request: web.Request) -> web.StreamResponse:

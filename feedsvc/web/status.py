@@ -1,7 +1,7 @@
 """The /status page for browsers: the status JSON, drawn as nested tables.
 
-The status dict is built elsewhere and grows with the product (sources, partners,
-problems…), so the view draws any JSON-able value rather than knowing its keys.
+The status is typed in feedsvc/status.py and grows with the product (sources, partners,
+problems…), so the view draws its JSON form, any JSON-able value, without knowing its keys.
 Every piece of text goes through ``html.escape``: partner names, error messages and
 URLs come from outside.
 """
