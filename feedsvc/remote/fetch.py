@@ -11,16 +11,13 @@ subclass; any HTTP status is a result.
 from __future__ import annotations
 
 import asyncio
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Protocol
 
 import aiohttp
-import brotli
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
@@ -37,6 +34,7 @@ from feedsvc.errors import (
     UnsupportedScheme,
 )
 from feedsvc.remote.addresses import AddressPolicy, PolicyResolver
+from feedsvc.remote.decoding import DECODING_ERRORS, decode, decoders_for
 
 __all__ = [
     "ACCEPT",
@@ -342,7 +340,7 @@ class Fetcher:
         """Read and decode the body, stopping as soon as it passes the cap."""
         cap = self.policy.max_body_bytes
         try:
-            decoders = _decoders(resp.headers.getall("Content-Encoding", []))
+            decoders = decoders_for(resp.headers.getall("Content-Encoding", []))
         except ValueError as e:
             raise ContentDecodingFailed(url, str(e)) from e
         if resp.content_length is not None and resp.content_length > cap:
@@ -356,14 +354,14 @@ class Fetcher:
                 raw += len(chunk)
                 if raw > cap:
                     raise BodyTooLarge(url, cap)
-                for piece in _decode(decoders, chunk):
+                for piece in decode(decoders, chunk):
                     size += len(piece)
                     if size > cap:
                         raise BodyTooLarge(url, cap)
                     parts.append(piece)
             for decoder in decoders:
                 decoder.finish()
-        except (zlib.error, brotli.error, ValueError) as e:
+        except DECODING_ERRORS as e:
             raise ContentDecodingFailed(url, f"cannot decode the body: {e}") from e
         return b"".join(parts)
 
@@ -408,101 +406,3 @@ def _hop_headers(extra: Mapping[str, str], same_origin: bool) -> dict[str, str]:
     if same_origin:
         return dict(extra)
     return {name: value for name, value in extra.items() if name.lower() not in _CREDENTIAL_HEADERS}
-
-
-# --- streaming decoders -------------------------------------------------------------------
-# Each yields the output of one input chunk in pieces of at most about _CHUNK bytes, so the
-# caller can stop at the cap before the next piece is even inflated.
-
-
-class _Decoder(Protocol):
-    def decode(self, data: bytes) -> Iterator[bytes]: ...
-
-    def finish(self) -> None: ...
-
-
-class _ZlibDecoder:
-    """gzip (RFC 1952, several members allowed) or deflate (RFC 1950 zlib, or raw RFC 1951)."""
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._pending = b""
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        if self._inflater is None:
-            # RFC 9110 §8.4.1.2 says "deflate" is zlib-wrapped, but some servers send raw
-            # deflate; the first two bytes tell which (RFC 1950 §2.2 header check).
-            self._pending += data
-            if len(self._pending) < 2:
-                return
-            data, self._pending = self._pending, b""
-            cmf, flg = data[0], data[1]
-            wrapped = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0
-            self._inflater = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-        inflater = self._inflater
-        while True:
-            out = inflater.decompress(data, _CHUNK)
-            data = inflater.unconsumed_tail
-            if out:
-                yield out
-            if inflater.eof:
-                data = inflater.unused_data
-                if not (self._gzip and data[:2] == b"\x1f\x8b"):
-                    return  # trailing bytes after the stream are ignored, as browsers do
-                inflater = self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            elif not data and len(out) < _CHUNK:
-                return
-
-    def finish(self) -> None:
-        if self._inflater is None or not self._inflater.eof:
-            raise ValueError("compressed body is truncated")
-
-
-class _BrotliDecoder:
-    """br (RFC 7932), with the output bounded per call (brotli >= 1.2)."""
-
-    def __init__(self) -> None:
-        self._decompressor = brotli.Decompressor()
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        d = self._decompressor
-        out = d.process(data, output_buffer_limit=_CHUNK)
-        if out:
-            yield out
-        while not d.can_accept_more_data():
-            out = d.process(b"", output_buffer_limit=_CHUNK)
-            if not out:
-                break  # no progress: never spin; a misuse then surfaces as brotli.error
-            yield out
-
-    def finish(self) -> None:
-        if not self._decompressor.is_finished():
-            raise ValueError("compressed body is truncated")
-
-
-def _decoders(content_encodings: Sequence[str]) -> list[_Decoder]:
-    """Decoders in the order to apply them: the reverse of the order the codings were."""
-    codings = [c.strip().lower() for value in content_encodings for c in value.split(",")]
-    decoders: list[_Decoder] = []
-    for coding in reversed(codings):
-        if coding in ("", "identity"):
-            continue
-        if coding in ("gzip", "x-gzip"):  # RFC 9110 §8.4.1.3
-            decoders.append(_ZlibDecoder(gzip=True))
-        elif coding == "deflate":
-            decoders.append(_ZlibDecoder(gzip=False))
-        elif coding == "br":
-            decoders.append(_BrotliDecoder())
-        else:
-            raise ValueError(f"unsupported Content-Encoding {coding!r}")
-    return decoders
-
-
-def _decode(decoders: Sequence[_Decoder], data: bytes) -> Iterator[bytes]:
-    if not decoders:
-        if data:
-            yield data
-        return
-    for piece in decoders[0].decode(data):
-        yield from _decode(decoders[1:], piece)
