@@ -412,7 +412,7 @@ async def timed_refresh(publisher: Any, served_etag: Any) -> dict[str, Any]:
 async def run_feedsvc(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
-    from feedsvc.config import load_config
+    from feedsvc.configfile import load_config
     from feedsvc.live import Publisher
     from feedsvc.web.app import create_app
 

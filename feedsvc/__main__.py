@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from feedsvc import __version__
-from feedsvc.config import Config, load_config
+from feedsvc.config import Config
+from feedsvc.configfile import load_config
 from feedsvc.errors import FeedsvcError
 from feedsvc.model import Problem, Severity
 

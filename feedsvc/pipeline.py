@@ -30,9 +30,9 @@ from feedsvc.render.common import self_url
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
 from feedsvc.sources import (
-    REMOTE_READERS,
     Reader,
     SourceResult,
+    is_remote,
     read_remote_source,
     read_source,
     source_fetch_policy,
@@ -97,7 +97,7 @@ async def read_sources(
     a local source in a thread (a running service passes one that remembers files)."""
     previous = previous or {}
     wanted = [s for s in config.sources if only is None or s.name in only]
-    needs_fetcher = any(s.type in REMOTE_READERS for s in wanted)
+    needs_fetcher = any(is_remote(s) for s in wanted)
     async with contextlib.AsyncExitStack() as stack:
         fetcher = None
         if needs_fetcher:
@@ -107,7 +107,7 @@ async def read_sources(
             old = previous.get(source.name)
             last = old.result if old else None
             try:
-                if source.type in REMOTE_READERS:
+                if is_remote(source):
                     assert fetcher is not None
                     result = await read_remote_source(source, fetcher, last)
                 else:

@@ -25,7 +25,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from feedsvc.aggregate.service import Aggregator
-from feedsvc.config import Config, parse_config
+from feedsvc.config import Config
+from feedsvc.configfile import parse_config
 from feedsvc.status import PartnerStatus
 
 SITE = {

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feedsvc.config import Config, load_config
+from feedsvc.config import Config
+from feedsvc.configfile import load_config
 from feedsvc.live import Publisher
 from feedsvc.status import SourceStatus
 

@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from feedsvc.config import Config, parse_config
+from feedsvc.config import Config
+from feedsvc.configfile import parse_config
 from feedsvc.model import Post
 from feedsvc.normalize import NormalizeResult, normalize_posts
 from feedsvc.remote.fetch import Fetcher

@@ -15,7 +15,7 @@ from aggregate_support import SITE, atom_feed, feed_server_fixture, item, json_f
 from lxml import etree
 from schemas import validate_jsonfeed
 
-from feedsvc.config import parse_config
+from feedsvc.configfile import parse_config
 from feedsvc.live import Publisher
 from feedsvc.web.app import create_app
 

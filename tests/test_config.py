@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.config import Duration, load_config
+from feedsvc.config import Duration
+from feedsvc.configfile import load_config
 from feedsvc.errors import ConfigError
+from feedsvc.sources import SOURCE_TYPES
 
 GOOD = """
 [site]
@@ -162,6 +164,30 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(ValueError, match="must be a duration like"):
         Duration.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("source_type", "key"),
+    [
+        (name, key)
+        for name, entry in SOURCE_TYPES.items()
+        for key in ("path", "url", "username", "password_env")
+        if key not in entry.keys
+    ],
+)
+def test_a_key_its_source_type_does_not_read_is_refused(tmp_path, source_type, key):
+    text = GOOD + f"[[sources]]\ntype = '{source_type}'\n{key} = 'x'\n"
+    error = error_for(tmp_path, text)
+    assert (error.key, error.message) == (
+        f"sources[1].{key}",
+        f"not used by a {source_type} source",
+    )
+
+
+def test_an_unknown_source_type_lists_the_registered_ones(tmp_path):
+    error = error_for(tmp_path, GOOD + "[[sources]]\ntype = 'ftp'\n")
+    assert error.key == "sources[1].type"
+    assert error.message.endswith(f"(known: {', '.join(SOURCE_TYPES)})")
 
 
 def test_durations_are_read_once_at_load(tmp_path):

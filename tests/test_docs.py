@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.config import SOURCE_TYPES, load_config, schema_keys
+from feedsvc.config import schema_keys
+from feedsvc.configfile import load_config
+from feedsvc.sources import SOURCE_TYPES
 from feedsvc.status import status_keys
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 from schemas import validate_jsonfeed
 
-from feedsvc.config import load_config
+from feedsvc.configfile import load_config
 from feedsvc.pipeline import build_snapshot
 from feedsvc.store import SnapshotRef
 from feedsvc.web.app import create_app

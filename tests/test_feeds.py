@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feedsvc.config import Config, parse_config
+from feedsvc.config import Config
+from feedsvc.configfile import parse_config
 from feedsvc.feeds import EPOCH, build_feeds
 from feedsvc.model import Category, FeedKind, Post
 

@@ -9,8 +9,9 @@ import pytest
 
 from feedsvc.config import SourceConfig
 from feedsvc.errors import SourceError
-from feedsvc.sources import READERS, SourceResult, read_source
-from feedsvc.sources.folder import read_folder
+from feedsvc.sources import SOURCE_TYPES, SourceResult, SourceType, read_source
+from feedsvc.sources.folder import FolderReader
+from feedsvc.sources.jsonfile import read_json
 
 GOOD = "---\ntitle: Good\ndate: 2017-06-09\n---\nBody\n"
 
@@ -45,7 +46,7 @@ def test_reads_markdown_and_html_recursively_in_sorted_order(posts: Path) -> Non
     write(posts, "a-b.md", GOOD)
     write(posts, "notes.txt", GOOD)
 
-    result = read_folder(folder_source(posts))
+    result = read_source(folder_source(posts))
 
     assert [p.key for p in result.posts] == ["2017/06/c", "a-b", "a", "b"]
     formats = {p.key: p.body_format for p in result.posts}
@@ -60,7 +61,7 @@ def test_skips_hidden_files_and_folders(posts: Path) -> None:
     write(posts, "sub/.cache/y.md", GOOD)
     write(posts, "visible.md", GOOD)
 
-    result = read_folder(folder_source(posts))
+    result = read_source(folder_source(posts))
 
     assert [p.key for p in result.posts] == ["visible"]
 
@@ -69,7 +70,7 @@ def test_raw_post_fields(posts: Path) -> None:
     write(posts, "es/2017-06-09-hola.md", "---\ntitle: Hola\ndate: 2017-06-09\n---\n# Hola\n")
 
     source = folder_source(posts, categories=("Children and Youth",), lang="es")
-    (raw,) = read_folder(source).posts
+    (raw,) = read_source(source).posts
 
     assert raw.path == os.path.join("posts", "es", "2017-06-09-hola.md")
     assert raw.key == "es/2017-06-09-hola"
@@ -84,7 +85,7 @@ def test_raw_post_fields(posts: Path) -> None:
 
 def test_no_source_lang_means_no_default(posts: Path) -> None:
     write(posts, "a.md", GOOD)
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
     assert raw.default_lang is None
 
 
@@ -97,7 +98,7 @@ def test_path_is_absolute_when_folder_is_outside_working_directory(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
 
-    (raw,) = read_folder(folder_source(folder)).posts
+    (raw,) = read_source(folder_source(folder)).posts
 
     assert raw.path == str(folder / "a.md")
 
@@ -111,7 +112,7 @@ def test_every_scalar_stays_a_string(posts: Path) -> None:
         "categories:\n  - 2017\n  - Niñez\nimage:\n  url: a.png\n  width: 640\n---\n",
     )
 
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
 
     assert raw.meta == {
         "title": "Hei",
@@ -131,7 +132,7 @@ def test_meta_lines_point_at_each_key(posts: Path) -> None:
         "---\ntitle: A\n\n# a comment\ndate: 2017-06-09\ntags:\n  - x\nlang: en\n---\n",
     )
 
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
 
     assert raw.meta_lines == {"title": 2, "date": 5, "tags": 6, "lang": 8}
 
@@ -141,7 +142,7 @@ def test_unterminated_front_matter_is_reported_and_the_rest_go_on(posts: Path) -
     write(posts, "b.md", "---\ntitle: Never closed\ndate: 2017-06-09\n\nBody\n")
     write(posts, "c.md", GOOD)
 
-    result = read_folder(folder_source(posts))
+    result = read_source(folder_source(posts))
 
     assert [p.key for p in result.posts] == ["a", "c"]
     (problem,) = result.problems
@@ -154,7 +155,7 @@ def test_missing_front_matter_is_reported(posts: Path) -> None:
     write(posts, "a.md", "# Just Markdown\n")
     write(posts, "empty.md", "")
 
-    result = read_folder(folder_source(posts))
+    result = read_source(folder_source(posts))
 
     assert result.posts == ()
     assert [(p.line, "front matter" in p.message) for p in result.problems] == [(1, True)] * 2
@@ -163,7 +164,7 @@ def test_missing_front_matter_is_reported(posts: Path) -> None:
 def test_invalid_yaml_is_reported_at_its_line(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: Fine\ndate: 2017-06-09\ncategories: [one, two\n---\n")
 
-    (problem,) = read_folder(folder_source(posts)).problems
+    (problem,) = read_source(folder_source(posts)).problems
 
     assert problem.path.endswith("a.md")
     # The flow sequence opened on line 4 runs into the end of the front matter there.
@@ -175,7 +176,7 @@ def test_invalid_yaml_on_a_specific_line(posts: Path) -> None:
     write(posts, "a.md", '---\ntitle: Fine\ndate: 2017-06-09\nsummary: "unclosed\n---\n')
     write(posts, "b.md", "---\ntitle: Fine\n  bad: indentation\n---\n")
 
-    problems = read_folder(folder_source(posts)).problems
+    problems = read_source(folder_source(posts)).problems
 
     # The quoted string opened on line 4 ends with the front matter, on line 4.
     assert [p.line for p in problems] == [4, 3]
@@ -185,7 +186,7 @@ def test_front_matter_that_is_not_a_mapping_is_reported(posts: Path) -> None:
     write(posts, "list.md", "---\n- title\n- date\n---\n")
     write(posts, "scalar.md", "---\njust a title\n---\n")
 
-    problems = read_folder(folder_source(posts)).problems
+    problems = read_source(folder_source(posts)).problems
 
     assert [(p.line, p.message) for p in problems] == [
         (2, "front matter must be a mapping of keys to values, not a list"),
@@ -196,14 +197,14 @@ def test_front_matter_that_is_not_a_mapping_is_reported(posts: Path) -> None:
 def test_empty_front_matter_gives_an_empty_mapping(posts: Path) -> None:
     # Not a file problem: normalization then reports the missing title.
     write(posts, "a.md", "---\n---\nBody\n")
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
     assert raw.meta == {}
 
 
 def test_duplicate_key_is_reported_at_the_second(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: One\ndate: 2017-06-09\ntitle: Two\n---\n")
 
-    (problem,) = read_folder(folder_source(posts)).problems
+    (problem,) = read_source(folder_source(posts)).problems
 
     assert (problem.line, problem.message) == (4, "duplicate key 'title' (first on line 2)")
 
@@ -212,7 +213,7 @@ def test_invalid_utf8_is_reported_with_its_line(posts: Path) -> None:
     write(posts, "a.md", b"---\ntitle: Caf\xe9\ndate: 2017-06-09\n---\n")
     write(posts, "b.md", GOOD)
 
-    result = read_folder(folder_source(posts))
+    result = read_source(folder_source(posts))
 
     assert [p.key for p in result.posts] == ["b"]
     (problem,) = result.problems
@@ -225,7 +226,7 @@ def test_byte_order_mark_and_crlf_line_ends_are_accepted(posts: Path) -> None:
         posts, "a.md", "\ufeff---\r\ntitle: Windows\r\ndate: 2017-06-09\r\n---\r\nBody\r\n".encode()
     )
 
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
 
     assert raw.meta == {"title": "Windows", "date": "2017-06-09"}
     assert raw.body == "Body\n"
@@ -233,7 +234,7 @@ def test_byte_order_mark_and_crlf_line_ends_are_accepted(posts: Path) -> None:
 
 def test_a_fence_inside_the_body_is_body(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: A\n---\nabove\n---\nbelow\n")
-    (raw,) = read_folder(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts)).posts
     assert raw.body == "above\n---\nbelow\n"
 
 
@@ -242,7 +243,7 @@ def test_unreadable_file_is_reported(posts: Path) -> None:
     locked = write(posts, "a.md", GOOD)
     locked.chmod(0)
     try:
-        result = read_folder(folder_source(posts))
+        result = read_source(folder_source(posts))
     finally:
         locked.chmod(0o644)
     assert result.posts == ()
@@ -251,7 +252,7 @@ def test_unreadable_file_is_reported(posts: Path) -> None:
 
 def test_missing_folder_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such folder"):
-        read_folder(folder_source(tmp_path / "nope"))
+        read_source(folder_source(tmp_path / "nope"))
 
 
 def test_read_source_dispatches_on_type(posts: Path) -> None:
@@ -260,10 +261,20 @@ def test_read_source_dispatches_on_type(posts: Path) -> None:
     result = read_source(folder_source(posts))
 
     assert isinstance(result, SourceResult)
-    assert READERS["folder"] is read_folder
+    assert SOURCE_TYPES["folder"].local is FolderReader
     assert [p.key for p in result.posts] == ["a"]
 
 
-def test_read_source_refuses_a_type_without_reader(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="no reader for source type 'ftp'"):
+def test_read_source_refuses_an_unknown_type(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="unknown source type 'ftp'"):
         read_source(SourceConfig(type="ftp", name="x", path=str(tmp_path)))
+
+
+def test_a_source_type_has_exactly_one_reader() -> None:
+    def check(source: SourceConfig, where: str) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="exactly one reader"):
+        SourceType("none", frozenset(), check)
+    with pytest.raises(ValueError, match="exactly one reader"):
+        SourceType("both", frozenset(), check, local=FolderReader, remote=read_json)

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from live_support import ManualSleep, etags, source_status, until
 
-from feedsvc.config import parse_config
+from feedsvc.configfile import parse_config
 from feedsvc.live import Publisher
 from feedsvc.live.watch import WATCHING_INOTIFY, WATCHING_POLLING
 

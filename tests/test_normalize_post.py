@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from feedsvc.config import Config, parse_config
+from feedsvc.config import Config
+from feedsvc.configfile import parse_config
 from feedsvc.errors import PostError
 from feedsvc.model import Author, Category, Image, Post, RawPost
 from feedsvc.normalize import normalize_post

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.config import Config, parse_config
+from feedsvc.config import Config
+from feedsvc.configfile import parse_config
 from feedsvc.model import Severity, Translation
 from feedsvc.normalize import NormalizeResult, normalize_posts
 from feedsvc.sources import read_source

@@ -17,10 +17,11 @@ from source_support import (
     static,
 )
 
-from feedsvc.config import SourceConfig, parse_config
+from feedsvc.config import SourceConfig
+from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Severity
-from feedsvc.sources import REMOTE_READERS, read_remote_source
+from feedsvc.sources import SOURCE_TYPES, read_remote_source
 from feedsvc.sources.feed import read_feed
 
 config = pytest.fixture(config_fixture)
@@ -199,7 +200,7 @@ async def test_an_unreadable_file_fails_the_source(tmp_path, fetcher) -> None:
 
 
 def test_it_is_registered_as_a_remote_reader() -> None:
-    assert REMOTE_READERS["feed"] is read_feed
+    assert SOURCE_TYPES["feed"].remote is read_feed
 
 
 def feed_config(tmp_path: Path, **keys: Any) -> SourceConfig:

@@ -18,9 +18,10 @@ from source_support import (
     static,
 )
 
-from feedsvc.config import SourceConfig, parse_config
+from feedsvc.config import SourceConfig
+from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError, SourceError
-from feedsvc.sources import REMOTE_READERS
+from feedsvc.sources import SOURCE_TYPES
 from feedsvc.sources.jsonfile import read_json
 
 config = pytest.fixture(config_fixture)
@@ -219,7 +220,7 @@ async def test_a_missing_file_or_failing_url_fails_the_source(tmp_path, serve, f
 
 
 def test_it_is_registered_as_a_remote_reader() -> None:
-    assert REMOTE_READERS["json"] is read_json
+    assert SOURCE_TYPES["json"].remote is read_json
 
 
 def json_config(tmp_path: Path, **keys: Any) -> SourceConfig:

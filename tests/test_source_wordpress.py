@@ -30,11 +30,12 @@ from source_support import (
     serve_fixture,
 )
 
-from feedsvc.config import SourceConfig, parse_config
+from feedsvc.config import SourceConfig
+from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Image, Severity
 from feedsvc.remote.fetch import Fetcher, FetchPolicy
-from feedsvc.sources import REMOTE_READERS, read_remote_source
+from feedsvc.sources import SOURCE_TYPES, read_remote_source
 from feedsvc.sources.wordpress import api_url, read_wordpress
 
 config = pytest.fixture(config_fixture)
@@ -479,7 +480,7 @@ async def test_unchanged_pages_are_not_read_again(serve, fetcher, config) -> Non
 
 
 async def test_it_is_registered_as_a_remote_reader(serve, fetcher) -> None:
-    assert REMOTE_READERS["wordpress"] is read_wordpress
+    assert SOURCE_TYPES["wordpress"].remote is read_wordpress
     server = await start(serve, FakeWordPress(many_posts(1)))
     result = await read_remote_source(source_for(server), fetcher)
     assert len(result.posts) == 1

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from schemas import validate_jsonfeed
 
-from feedsvc.config import parse_config
+from feedsvc.configfile import parse_config
 from feedsvc.model import Origin, Post
 from feedsvc.pipeline import all_feeds, load_posts, render_site
 from feedsvc.store import Snapshot, SnapshotRef

@@ -36,7 +36,8 @@ from aiohttp import web
 
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.clock import Clock, system_clock
-from feedsvc.config import Config, SourceConfig, load_config
+from feedsvc.config import Config, SourceConfig
+from feedsvc.configfile import load_config
 from feedsvc.errors import FeedsvcError
 from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.watch import Watcher
@@ -54,8 +55,7 @@ from feedsvc.pipeline import (
     run_sync,
     status_of,
 )
-from feedsvc.sources import SourceResult, read_source
-from feedsvc.sources.folder import FolderReader
+from feedsvc.sources import LocalReader, SourceResult, open_local, source_type
 from feedsvc.status import ConfigStatus, RebuildStatus, ServiceStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef
 
@@ -98,7 +98,7 @@ class Publisher:
         self._sleep = sleep
         self._load_config = load_config or _config_file_loader(config)
         self._states: dict[str, SourceState] = {}
-        self._folders: dict[str, FolderReader] = {}
+        self._local_readers: dict[str, LocalReader] = {}
         self._normalized = NormalizeCache(workers)
         self._loaded: LoadResult | None = None
         self._rendered: RenderedSite | None = None
@@ -167,13 +167,11 @@ class Publisher:
         return self._ref
 
     def _read_local(self, source: SourceConfig) -> SourceResult:
-        """Read a local source (in a thread); a folder through its FolderReader, which
-        re-reads only the files that changed since the last read."""
-        if source.type != "folder":
-            return read_source(source)
-        reader = self._folders.get(source.name)
+        """Read a local source (in a thread) through the reader kept for it, which re-reads
+        only what changed since the last read (a folder: the files whose stat changed)."""
+        reader = self._local_readers.get(source.name)
         if reader is None or reader.source != source:
-            reader = self._folders[source.name] = FolderReader(source)
+            reader = self._local_readers[source.name] = open_local(source)
         return reader.read()
 
     def _assemble(
@@ -349,7 +347,9 @@ class Publisher:
             if wanted.get(name) == before:
                 kept_states[name] = state
         self._states = kept_states
-        self._folders = {n: r for n, r in self._folders.items() if wanted.get(n) == r.source}
+        self._local_readers = {
+            n: r for n, r in self._local_readers.items() if wanted.get(n) == r.source
+        }
         if self._scheduled:
             self._start_source_tasks()
         # Feeds equal by value render differently under another site, public URL or format.
@@ -529,6 +529,6 @@ def watched_path(source: SourceConfig) -> tuple[str, str | None] | None:
     editors save by renaming a new file over the old one, which ends a watch on the file."""
     if source.url or not source.path or source.watch == "off":
         return None
-    if source.type == "folder":
+    if source_type(source).path_kind == "folder":
         return source.path, None
     return os.path.dirname(source.path), source.path

@@ -2,41 +2,59 @@
 
 A reader turns its source into RawPosts plus a Problem per item it skipped; a source that
 cannot be read at all raises SourceError (the caller keeps that source's last good posts).
-A new source type is a new module and one line in ``READERS`` (local, synchronous: folder)
-or ``REMOTE_READERS`` (read through the shared Fetcher: wordpress, json, feed).
+Each type module ends with its ``SOURCE_TYPE`` entry (its keys, its config rules, its
+reader): a new source type is a new module and one line in ``SOURCE_TYPES``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
-from feedsvc.sources.base import Reader, RemoteReader, SourceResult
-from feedsvc.sources.feed import read_feed
-from feedsvc.sources.folder import read_folder
-from feedsvc.sources.jsonfile import read_json
-from feedsvc.sources.wordpress import read_wordpress
+from feedsvc.sources import feed, folder, jsonfile, wordpress
+from feedsvc.sources.base import LocalReader, Reader, RemoteReader, SourceResult, SourceType
 
-READERS: dict[str, Reader] = {
-    "folder": read_folder,
+SOURCE_TYPES: Mapping[str, SourceType] = {
+    entry.name: entry
+    for entry in (
+        folder.SOURCE_TYPE,
+        jsonfile.SOURCE_TYPE,
+        wordpress.SOURCE_TYPE,
+        feed.SOURCE_TYPE,
+    )
 }
 
-REMOTE_READERS: dict[str, RemoteReader] = {
-    "json": read_json,
-    "wordpress": read_wordpress,
-    "feed": read_feed,
-}
+
+def source_type(source: SourceConfig) -> SourceType:
+    """The registry entry of ``source``'s type; load_config refuses unknown types, so only a
+    hand-built SourceConfig meets the SourceError."""
+    entry = SOURCE_TYPES.get(source.type)
+    if entry is None:
+        known = ", ".join(SOURCE_TYPES)
+        raise SourceError(source.name, f"unknown source type {source.type!r} (known: {known})")
+    return entry
+
+
+def is_remote(source: SourceConfig) -> bool:
+    """Whether ``source`` is read through the shared Fetcher (else on this machine, where an
+    unknown type meets its SourceError)."""
+    entry = SOURCE_TYPES.get(source.type)
+    return entry is not None and entry.remote is not None
+
+
+def open_local(source: SourceConfig) -> LocalReader:
+    """A reader for one local source, to keep and read again (it re-reads only changes)."""
+    entry = source_type(source)
+    if entry.local is None:
+        raise SourceError(source.name, f"a {source.type} source is read through the fetcher")
+    return entry.local(source)
 
 
 def read_source(source: SourceConfig) -> SourceResult:
-    """Read one configured local source with the reader for its type."""
-    reader = READERS.get(source.type)
-    if reader is None:
-        known = ", ".join(sorted(READERS))
-        raise SourceError(
-            source.name, f"no reader for source type {source.type!r} (known: {known})"
-        )
-    return reader(source)
+    """Read one configured local source once."""
+    return open_local(source).read()
 
 
 async def read_remote_source(
@@ -44,12 +62,9 @@ async def read_remote_source(
 ) -> SourceResult:
     """Read one configured remote source; ``previous`` (its last good result) makes the
     requests conditional, and is returned as is when the server says nothing changed."""
-    reader = REMOTE_READERS.get(source.type)
+    reader = source_type(source).remote
     if reader is None:
-        known = ", ".join(sorted(REMOTE_READERS))
-        raise SourceError(
-            source.name, f"no remote reader for source type {source.type!r} (known: {known})"
-        )
+        raise SourceError(source.name, f"a {source.type} source is read on this machine")
     return await reader(source, fetcher, previous)
 
 
@@ -65,12 +80,16 @@ def source_fetch_policy(config: Config) -> FetchPolicy:
 
 
 __all__ = [
-    "READERS",
-    "REMOTE_READERS",
+    "SOURCE_TYPES",
+    "LocalReader",
     "Reader",
     "RemoteReader",
     "SourceResult",
+    "SourceType",
+    "is_remote",
+    "open_local",
     "read_remote_source",
     "read_source",
     "source_fetch_policy",
+    "source_type",
 ]

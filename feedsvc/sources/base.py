@@ -1,11 +1,12 @@
-"""What every source reader returns; kept apart so reader modules and the registry can both
-import it without importing each other."""
+"""What every source type is made of (``SourceType``: its keys, its rules, its reader) and what
+every reader returns; kept apart so reader modules and the registry can both import it
+without importing each other."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from feedsvc.config import SourceConfig
 from feedsvc.model import Problem, RawPost
@@ -25,8 +26,17 @@ class SourceResult:
     validators: Mapping[str, Validators] = field(default_factory=dict)
 
 
-# A local source, read synchronously (folder).
+# One read of a local source, synchronously (in a thread).
 Reader = Callable[[SourceConfig], SourceResult]
+
+
+class LocalReader(Protocol):
+    """A source read on this machine (folder), kept between reads so that it can read again
+    only what changed; ``source`` is the config it was made for."""
+
+    source: SourceConfig
+
+    def read(self) -> SourceResult: ...
 
 
 class RemoteReader(Protocol):
@@ -40,3 +50,32 @@ class RemoteReader(Protocol):
     def __call__(
         self, source: SourceConfig, fetcher: Fetcher, previous: SourceResult | None = None, /
     ) -> Awaitable[SourceResult]: ...
+
+
+# The rules across one source type's keys, run by load_config after those every type shares:
+# a ConfigError naming the key under ``where`` ("sources[1]"). Paths are checked afterwards.
+Check = Callable[[SourceConfig, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceType:
+    """One kind of source (``type = "folder"``) and all that feedsvc knows of it. A new kind is
+    a new module that defines one, and one line in ``feedsvc/sources/__init__.py``.
+
+    ``keys``: which of ``path``, ``url``, ``username`` and ``password_env`` it reads (setting
+    another is an error); ``check``: its own rules; ``path_kind``: what its ``path`` names,
+    which load_config checks exists and the live service watches. Exactly one reader:
+    ``local`` makes a LocalReader, ``remote`` reads through the shared Fetcher (a URL, and for
+    some types a path too).
+    """
+
+    name: str
+    keys: frozenset[str]
+    check: Check
+    path_kind: Literal["folder", "file"] = "file"
+    local: Callable[[SourceConfig], LocalReader] | None = None
+    remote: RemoteReader | None = None
+
+    def __post_init__(self) -> None:
+        if (self.local is None) == (self.remote is None):
+            raise ValueError(f"source type {self.name!r} needs exactly one reader")

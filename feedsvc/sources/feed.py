@@ -24,8 +24,8 @@ from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.remote.parse import parse_feed
 from feedsvc.remote.parsed import ParsedEntry, ParsedFeed
-from feedsvc.sources.base import SourceResult
-from feedsvc.sources.remote import item_path, read_document
+from feedsvc.sources.base import SourceResult, SourceType
+from feedsvc.sources.remote import check_path_or_url, item_path, read_document
 
 # What a file's name says about its format, for parse_feed's sniffing (which also looks
 # at the first byte, so a mislabelled file is still read).
@@ -127,3 +127,6 @@ def _drop_empty(**fields: str | None) -> dict[str, str]:
 
 
 __all__ = ["adapt_entries", "entry_to_raw_post", "parse", "read_feed"]
+
+
+SOURCE_TYPE = SourceType("feed", frozenset({"path", "url"}), check_path_or_url, remote=read_feed)

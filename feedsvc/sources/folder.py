@@ -11,8 +11,8 @@ Files are read in sorted path order, hidden files and folders skipped, so every 
 replica sees the same posts in the same order. A file that cannot be read is a Problem and the
 rest of the folder goes on; only a missing folder fails the whole source.
 
-``read_folder`` reads a folder once (``feedsvc check``, ``feedsvc build``, start-up). A
-running service keeps one ``FolderReader`` per folder source instead: it remembers every
+``FolderReader(source).read()`` reads a folder once (``feedsvc check``, ``feedsvc build``,
+start-up). A running service keeps one ``FolderReader`` per folder source: it remembers every
 file's stat and RawPost, so reading the folder again after one file was saved costs a walk
 and a stat per file, and one file read (docs/architecture.md "Live updates": a 10,000-post site
 re-reads one file).
@@ -30,9 +30,9 @@ from typing import Any
 import yaml
 
 from feedsvc.config import SourceConfig
-from feedsvc.errors import SourceError
+from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Problem, RawPost
-from feedsvc.sources.base import SourceResult
+from feedsvc.sources.base import SourceResult, SourceType
 
 BODY_FORMATS = {".md": "markdown", ".html": "html"}
 _SUFFIXES = tuple(BODY_FORMATS)
@@ -53,11 +53,6 @@ class _FileProblem(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
-
-
-def read_folder(source: SourceConfig) -> SourceResult:
-    """Every post file under ``source.path`` (an absolute folder), recursively."""
-    return FolderReader(source).read()
 
 
 # What identifies one version of a file without reading it: (mtime_ns, ctime_ns, size, inode).
@@ -321,3 +316,13 @@ def _key_lines(node: yaml.MappingNode, first_line: int) -> dict[str, int]:
             )
         lines[key_node.value] = line
     return lines
+
+
+def _check(source: SourceConfig, where: str) -> None:
+    if not source.path:
+        raise ConfigError(f"{where}.path", "required for a folder source")
+
+
+SOURCE_TYPE = SourceType(
+    "folder", frozenset({"path"}), _check, path_kind="folder", local=FolderReader
+)

@@ -28,9 +28,9 @@ from feedsvc.errors import SourceError
 from feedsvc.model import Problem, RawPost
 from feedsvc.normalize.fields import describe
 from feedsvc.remote.fetch import Fetcher
-from feedsvc.sources.base import SourceResult
+from feedsvc.sources.base import SourceResult, SourceType
 from feedsvc.sources.feed import adapt_entries, parse
-from feedsvc.sources.remote import item_path, read_document
+from feedsvc.sources.remote import check_path_or_url, item_path, read_document
 
 # The front matter of a folder post (docs/config.md "Post front matter").
 FRONT_MATTER_KEYS = (
@@ -142,3 +142,6 @@ def _identity(item: dict[str, Any]) -> str | None:
 
 
 __all__ = ["BODY_KEYS", "FRONT_MATTER_KEYS", "array_item_to_raw_post", "read_json"]
+
+
+SOURCE_TYPE = SourceType("json", frozenset({"path", "url"}), check_path_or_url, remote=read_json)

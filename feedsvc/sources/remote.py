@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedsvc.config import SourceConfig
-from feedsvc.errors import FetchError, SourceError
+from feedsvc.config import SourceConfig, check_url
+from feedsvc.errors import ConfigError, FetchError, SourceError
 from feedsvc.model import Problem, RawPost
 from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.folder import display_path
+
+
+def check_path_or_url(source: SourceConfig, where: str) -> None:
+    """The config rule of the types that read one document (json, feed): a local file or a
+    URL, not both."""
+    if bool(source.path) == bool(source.url):
+        raise ConfigError(f"{where}.path", f"a {source.type} source needs either path or url")
+    if source.url:
+        check_url(source.url, f"{where}.url")
 
 
 def item_path(location: str, index: int) -> str:

@@ -43,14 +43,14 @@ import os
 import re
 from typing import Any
 
-from feedsvc.config import SourceConfig
-from feedsvc.errors import SourceError
+from feedsvc.config import SourceConfig, check_env_name, check_url
+from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.text import collapse_whitespace, html_to_text
 from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.remote.loose import as_str, dict_at, list_at, value_at
-from feedsvc.sources.base import SourceResult
+from feedsvc.sources.base import SourceResult, SourceType
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
 
 API_PATH = "/wp-json/wp/v2/posts"
@@ -360,3 +360,26 @@ def _post_id(value: Any) -> int | None:
 
 
 __all__ = ["API_PATH", "PER_PAGE", "api_url", "page_url", "post_to_raw_post", "read_wordpress"]
+
+
+def _check(source: SourceConfig, where: str) -> None:
+    if not source.url:
+        raise ConfigError(f"{where}.url", "required for a wordpress source (the site's root)")
+    check_url(source.url, f"{where}.url")
+    if source.password_env and not source.username:
+        raise ConfigError(f"{where}.username", "required with password_env")
+    if source.username and not source.password_env:
+        raise ConfigError(
+            f"{where}.password_env",
+            "required with username: the name of an environment variable holding the password",
+        )
+    if ":" in source.username:
+        # RFC 7617 §2: the user-id cannot contain a colon.
+        raise ConfigError(f"{where}.username", "cannot contain ':' (RFC 7617 §2)")
+    if source.password_env:
+        check_env_name(source.password_env, f"{where}.password_env", "password")
+
+
+SOURCE_TYPE = SourceType(
+    "wordpress", frozenset({"url", "username", "password_env"}), _check, remote=read_wordpress
+)
