@@ -126,3 +126,13 @@ class StoreError(FeedsvcError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+class HubRequestError(FeedsvcError):
+    """A subscription request the built-in WebSub hub refuses (W3C WebSub §5.1): the
+    reason is the body of its 400 answer, naming the parameter at fault."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        self.message = message
+        super().__init__(f"{parameter}: {message}")

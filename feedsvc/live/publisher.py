@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 # /status lists the paths of at most this many feeds re-rendered by the last rebuild.
 LISTED_FEEDS = 20
 
+# Told of every rebuild that swapped in a new snapshot: (the one replaced, the new one).
+RebuildListener = Callable[[Snapshot, Snapshot], None]
+
 
 @dataclass(frozen=True, slots=True)
 class _Built:
@@ -120,6 +123,7 @@ class Publisher:
         self._watchers: dict[str, Watcher] = {}
         self._scheduled = False
         self._background: set[asyncio.Task[Any]] = set()
+        self._listeners: list[RebuildListener] = []
         self.aggregator = aggregator
         if aggregator is None and config.aggregator.enabled:
             self.aggregator = Aggregator(config, clock=clock, on_change=self.partners_changed)
@@ -279,7 +283,9 @@ class Publisher:
         self._behind = self._render_all = False
         self._rebuild_error = None
         self._keep(built, batch.trigger, started)
-        self.ref.current = built.snapshot
+        replaced, self.ref.current = self.ref.current, built.snapshot
+        for listener in self._listeners:
+            listener(replaced, built.snapshot)
         log.info(
             "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",
             batch.trigger,
@@ -287,6 +293,11 @@ class Publisher:
             built.normalized,
             time.perf_counter() - started,
         )
+
+    def add_rebuild_listener(self, listener: RebuildListener) -> None:
+        """Call ``listener(old, new)`` after each rebuild that swaps in a new snapshot (the
+        WebSub hub distributes the feeds whose bytes changed); it must return at once."""
+        self._listeners.append(listener)
 
     # --- configuration ----------------------------------------------------------------------
 

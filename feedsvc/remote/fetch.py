@@ -11,10 +11,12 @@ subclass; any HTTP status is a result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from types import TracebackType
 
 import aiohttp
@@ -227,9 +229,31 @@ class Fetcher:
         dropped on a redirect to another origin. With ``error_body``, the body of a 4xx/5xx
         answer is read too (under the same cap), for APIs that explain errors in it.
         """
+        target = self._target(url)
+        return await self._limited(
+            url,
+            target,
+            partial(
+                self._follow, url, target, validators or Validators(), headers or {}, error_body
+            ),
+        )
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> FetchResult:
+        """POST ``body`` to ``url`` under the same policy: address checks, timeouts, the
+        per-host limit. A redirect is returned, not followed: a body is never re-sent to
+        another place unasked (RFC 9110 §15.4). The answer's body is read only for a 2xx."""
+        target = self._target(url)
+        return await self._limited(url, target, partial(self._send, url, target, body, headers))
+
+    def _target(self, url: str) -> URL:
         if self._session is None:
             raise RuntimeError("use Fetcher inside 'async with'")
-        target = _parse_url(url, url)
+        return _parse_url(url, url)
+
+    async def _limited(
+        self, url: str, target: URL, request: Callable[[], Awaitable[FetchResult]]
+    ) -> FetchResult:
+        """``request()`` within the host's slot and the total timeout."""
         loop = asyncio.get_running_loop()
         # Queueing behind other fetches to the same host is politeness, not slowness:
         # the total timeout (and ``elapsed``) start once it is our turn.
@@ -237,9 +261,7 @@ class Fetcher:
             started = loop.time()
             try:
                 async with asyncio.timeout(self.policy.total_timeout) as deadline:
-                    result = await self._follow(
-                        url, target, validators or Validators(), headers or {}, error_body
-                    )
+                    result = await request()
             except TimeoutError as e:
                 if deadline.expired():
                     raise FetchTimeout(
@@ -270,7 +292,7 @@ class Fetcher:
             self._check_literal(url, target, hops)
             headers = _hop_headers(extra, _same_origin(origin, target))
             headers.update(validators.request_headers())
-            try:
+            with self._client_errors(url, target, hops):
                 async with session.get(target, headers=headers, allow_redirects=False) as resp:
                     location = resp.headers.get("Location")
                     if resp.status in _REDIRECTS and location is not None:
@@ -279,18 +301,37 @@ class Fetcher:
                         target = _parse_url(url, location, base=target)
                         continue
                     return await self._result(url, target, hops, validators, resp, error_body)
-            except AddressRefused as e:
-                raise AddressRefused(url, e.address, e.reason, _hop(target, hops)) from e
-            except aiohttp.ConnectionTimeoutError as e:
-                raise FetchTimeout(
-                    url,
-                    f"could not connect to {target.host} within {self.policy.connect_timeout:g} s",
-                ) from e
-            except aiohttp.ClientConnectorDNSError as e:
-                raise ConnectionFailed(url, f"cannot resolve {target.host}: {e.os_error}") from e
-            except aiohttp.ClientError as e:
-                raise ConnectionFailed(url, f"{target}: {str(e) or type(e).__name__}") from e
         raise TooManyRedirects(url, self.policy.max_redirects)
+
+    async def _send(
+        self, url: str, target: URL, body: bytes, headers: Mapping[str, str]
+    ) -> FetchResult:
+        session = self._session
+        assert session is not None
+        self._check_literal(url, target, ())
+        with self._client_errors(url, target, ()):
+            async with session.post(
+                target, data=body, headers=headers, allow_redirects=False
+            ) as resp:
+                result = await self._result(url, target, (), Validators(), resp)
+        return result
+
+    @contextlib.contextmanager
+    def _client_errors(self, url: str, target: URL, hops: Sequence[int]) -> Iterator[None]:
+        """aiohttp's failures below HTTP as this package's FetchErrors."""
+        try:
+            yield
+        except AddressRefused as e:
+            raise AddressRefused(url, e.address, e.reason, _hop(target, hops)) from e
+        except aiohttp.ConnectionTimeoutError as e:
+            raise FetchTimeout(
+                url,
+                f"could not connect to {target.host} within {self.policy.connect_timeout:g} s",
+            ) from e
+        except aiohttp.ClientConnectorDNSError as e:
+            raise ConnectionFailed(url, f"cannot resolve {target.host}: {e.os_error}") from e
+        except aiohttp.ClientError as e:
+            raise ConnectionFailed(url, f"{target}: {str(e) or type(e).__name__}") from e
 
     def _check_literal(self, url: str, target: URL, hops: Sequence[int]) -> None:
         # aiohttp never hands an IP literal to the resolver, so literals are checked here.

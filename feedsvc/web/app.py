@@ -13,6 +13,8 @@ from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
+from feedsvc.websub import PATH as WEBSUB_PATH
+from feedsvc.websub import Hub
 
 # The box holding what is served; background tasks (live updates) swap ref.current.
 SNAPSHOT_REF = web.AppKey("snapshot_ref", SnapshotRef)
@@ -44,13 +46,17 @@ def create_app(
     clock: Clock = system_clock,
     status: Callable[[], BuildStatus] | None = None,
     rebuilder: Rebuilder | None = None,
+    hub: Hub | None = None,
 ) -> web.Application:
     """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;
     ``status`` gives /status live (default: the status of the current snapshot);
-    ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``."""
+    ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``; ``hub`` serves
+    ``POST /websub`` and adds its state to /status as ``websub``."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
     app = web.Application()
     app[SNAPSHOT_REF] = ref
+    if hub is not None:
+        status = _with_websub(status or (lambda: ref.current.status), hub)
     handlers = Handlers(ref, clock, status)
     # Every route takes every method ("*") and answers 405 itself: the catch-all would
     # otherwise turn "POST /healthz" into a 404. Allowed everywhere: GET, HEAD, OPTIONS.
@@ -58,8 +64,19 @@ def create_app(
     app.router.add_route("*", "/status", guard(handlers.status))
     if rebuilder is not None:
         app.router.add_route("*", HOOK_PATH, guard_async(RebuildHook(rebuilder)))
+    if hub is not None:
+        app.router.add_route("*", WEBSUB_PATH, guard_async(hub.handle))
     # Feeds, "/" and "/feeds.opml": whatever paths the current snapshot holds.
     every_path = EveryPath()
     app.router.register_resource(every_path)
     every_path.add_route("*", guard(handlers.resource))
     return app
+
+
+def _with_websub(
+    status: Callable[[], Mapping[str, Any]], hub: Hub
+) -> Callable[[], Mapping[str, Any]]:
+    def combined() -> Mapping[str, Any]:
+        return {**status(), "websub": hub.status()}
+
+    return combined
