@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
-from feedsvc.config import Config, parse_duration
+from feedsvc.config import Config
 from feedsvc.errors import FetchError, HubRequestError, StoreError
 from feedsvc.remote.addresses import AddressPolicy, host_literal
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
@@ -72,7 +72,7 @@ Key = tuple[str, str]  # (topic, callback): what identifies a subscription (§5.
 def websub_fetch_policy(config: Config) -> FetchPolicy:
     """The one Fetcher's limits for requests to callbacks and hubs, from ``[websub]``."""
     websub = config.websub
-    timeout = parse_duration(websub.timeout, "websub.timeout")
+    timeout = websub.timeout.seconds
     return FetchPolicy(
         connect_timeout=timeout,
         total_timeout=timeout,
@@ -132,12 +132,12 @@ class Hub:
             websub.allow_private_addresses, websub.allowed_networks
         )
         self._leases = LeasePolicy(
-            default=int(parse_duration(websub.lease, "websub.lease")),
-            minimum=int(parse_duration(websub.min_lease, "websub.min_lease")),
-            maximum=int(parse_duration(websub.max_lease, "websub.max_lease")),
+            default=int(websub.lease.seconds),
+            minimum=int(websub.min_lease.seconds),
+            maximum=int(websub.max_lease.seconds),
         )
-        self._backoff = parse_duration(websub.retry_backoff, "websub.retry_backoff")
-        self._max_backoff = parse_duration(websub.max_backoff, "websub.max_backoff")
+        self._backoff = websub.retry_backoff.seconds
+        self._max_backoff = websub.max_backoff.seconds
         self._public_url = config.public_url
         self.url = self._public_url + PATH.lstrip("/")
         self._active: dict[str, dict[str, Subscription]] = {}
@@ -239,9 +239,8 @@ class Hub:
         rather than at verification. The Fetcher checks again at every connection."""
         host = urlsplit(callback).hostname or ""
         literal = host_literal(host)
-        if literal is not None:
-            addresses = [literal]
-        else:
+        addresses = [literal]
+        if literal is None:
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None)
             except OSError as e:
