@@ -95,6 +95,47 @@ class PartnerStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class WebsubFailure:
+    """A failed verification or delivery, or a subscription that ended."""
+
+    at: datetime
+    callback: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStatus:
+    """One feed of the built-in hub: its subscribers and what went wrong lately."""
+
+    topic: str
+    active: int
+    pending: int
+    recent_failures: tuple[WebsubFailure, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HubStatus:
+    """The built-in WebSub hub: subscriptions, and counts since start-up."""
+
+    url: str
+    active: int
+    pending: int
+    verified: int
+    refused: int
+    delivered: int
+    retried: int
+    failed: int
+    topics: tuple[TopicStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebsubStatus:
+    """WebSub: the built-in hub, when it is on."""
+
+    hub: HubStatus | None = field(default=None, metadata=_ONLY_WHEN_SET)
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceStatus(BuildStatus):
     """A running service's /status: the served snapshot's build, then the live state."""
 
@@ -105,6 +146,7 @@ class ServiceStatus(BuildStatus):
     rebuilds: int
     webhook: str  # "enabled" or "disabled"
     partners: tuple[PartnerStatus, ...] | None = field(default=None, metadata=_ONLY_WHEN_SET)
+    websub: WebsubStatus | None = field(default=None, metadata=_ONLY_WHEN_SET)
 
 
 def status_data(status: BuildStatus) -> dict[str, Any]:

@@ -137,7 +137,7 @@ class HubSite:
 
     async def status(self) -> dict[str, Any]:
         response = await self.client.get("/status", headers={"Accept": "application/json"})
-        return (await response.json())["websub"]
+        return (await response.json())["websub"]["hub"]
 
     async def edit(self, relative: str, text: str) -> None:
         self.site.write_post(relative, text)

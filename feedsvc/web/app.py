@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
-from feedsvc.status import BuildStatus
+from feedsvc.status import BuildStatus, ServiceStatus, WebsubStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
@@ -73,10 +74,13 @@ def create_app(
     return app
 
 
-def _with_websub(
-    status: Callable[[], Mapping[str, Any]], hub: Hub
-) -> Callable[[], Mapping[str, Any]]:
-    def combined() -> Mapping[str, Any]:
-        return {**status(), "websub": hub.status()}
+def _with_websub(status: Callable[[], BuildStatus], hub: Hub) -> Callable[[], BuildStatus]:
+    """``status`` with the hub's state as ``websub`` (a running service's status only)."""
+
+    def combined() -> BuildStatus:
+        current = status()
+        if not isinstance(current, ServiceStatus):
+            return current
+        return dataclasses.replace(current, websub=WebsubStatus(hub=hub.status()))
 
     return combined

@@ -1,5 +1,5 @@
 """WebSub (W3C Recommendation): the built-in hub, publishing to external hubs, and the
-aggregator's subscriptions to partners' hubs (SPEC §9).
+aggregator's subscriptions to partners' hubs (docs/urls.md "WebSub").
 
 ``protocol.py`` holds the rules as pure functions, ``store.py`` the subscriptions kept
 across restarts, ``hub.py`` the hub at ``POST /websub``. Discovery (the Link headers and

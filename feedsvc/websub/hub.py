@@ -39,6 +39,7 @@ from feedsvc.config import Config
 from feedsvc.errors import FetchError, HubRequestError, StoreError
 from feedsvc.remote.addresses import AddressPolicy, host_literal
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
+from feedsvc.status import HubStatus, TopicStatus, WebsubFailure
 from feedsvc.store import Snapshot, SnapshotRef
 from feedsvc.web.errors import error_response
 from feedsvc.websub.protocol import (
@@ -145,7 +146,7 @@ class Hub:
         # Each request and each distribution of a (topic, callback) takes the next number:
         # a verification or a retry that a newer one overtook stops.
         self._generation: dict[Key, int] = {}
-        self._failures: dict[str, deque[dict[str, Any]]] = {}
+        self._failures: dict[str, deque[WebsubFailure]] = {}
         self._counts = {"delivered": 0, "failed": 0, "retried": 0, "verified": 0, "refused": 0}
         self._slots = asyncio.Semaphore(websub.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -235,8 +236,8 @@ class Hub:
         return resource is not None and bool(resource.links)
 
     async def _check_callback(self, callback: str) -> None:
-        """The address policy of partner fetches (SPEC §9): refused now, with a reason,
-        rather than at verification. The Fetcher checks again at every connection."""
+        """The address policy of partner fetches (docs/urls.md "WebSub"): refused now, with
+        a reason, rather than at verification. The Fetcher checks again at every connection."""
         host = urlsplit(callback).hostname or ""
         literal = host_literal(host)
         addresses = [literal]
@@ -377,29 +378,30 @@ class Hub:
 
     # --- /status --------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Per topic: active and pending subscriptions and recent failures; and totals."""
+    def status(self) -> HubStatus:
+        """Per topic: active and pending subscriptions and recent failures; and counts."""
         now = self._now()
-        topics = sorted(
-            set(self._active) | {topic for topic, _ in self._pending} | set(self._failures)
-        )
-        return {
-            "hub": self.url,
-            "active": sum(
-                not s.expired(now) for subs in self._active.values() for s in subs.values()
-            ),
-            "pending": len(self._pending),
+        pending_topics = [topic for topic, _ in self._pending]
+        topics = sorted(set(self._active) | set(pending_topics) | set(self._failures))
+
+        def active(topic: str) -> int:
+            return sum(not s.expired(now) for s in self._active.get(topic, {}).values())
+
+        return HubStatus(
+            url=self.url,
+            active=sum(active(topic) for topic in self._active),
+            pending=len(self._pending),
             **self._counts,
-            "topics": [
-                {
-                    "topic": topic,
-                    "active": sum(not s.expired(now) for s in self._active.get(topic, {}).values()),
-                    "pending": sum(1 for t, _ in self._pending if t == topic),
-                    "recent_failures": list(self._failures.get(topic, ())),
-                }
+            topics=tuple(
+                TopicStatus(
+                    topic,
+                    active(topic),
+                    pending_topics.count(topic),
+                    tuple(self._failures.get(topic, ())),
+                )
                 for topic in topics
-            ],
-        }
+            ),
+        )
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -421,7 +423,7 @@ class Hub:
     def _fail(self, topic: str, callback: str, message: str) -> None:
         log.warning("websub: %s, %s: %s", topic, callback, message)
         failures = self._failures.setdefault(topic, deque(maxlen=RECENT_FAILURES))
-        failures.append({"at": self._now().isoformat(), "callback": callback, "error": message})
+        failures.append(WebsubFailure(self._now(), callback, message))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
