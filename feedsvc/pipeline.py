@@ -27,6 +27,7 @@ from feedsvc.parallel import parallel_map
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.common import self_url
+from feedsvc.render.embed import EMBED_ASSETS, embed_asset
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
 from feedsvc.sources import (
@@ -197,11 +198,12 @@ def render_documents(
     return parallel_map(render, jobs, workers)
 
 
-PAGE_PATHS = ("/", "/feeds.opml")
+PAGE_PATHS = ("/", "/feeds.opml", *(path for path, _, _ in EMBED_ASSETS))
 
 
 def render_pages(feeds: Sequence[Feed], config: Config) -> list[Document]:
-    """The index page and the OPML, which list every feed."""
+    """The index page and the OPML, which list every feed, and the embed component's
+    files (the index page's previews use them; `feedsvc build` writes them too)."""
     ctx = render_context(config)
     site_updated = max((feed.updated for feed in feeds), default=EPOCH)
     return [
@@ -214,6 +216,12 @@ def render_pages(feeds: Sequence[Feed], config: Config) -> list[Document]:
             site_updated,
             True,
             encode(render_opml(feeds, ctx)),
+        ),
+        *(
+            # Dated like the pages: `feedsvc build` sets every file's mtime from it, so every
+            # replica's nginx sends the same Last-Modified (docs/urls.md "mtime").
+            Document(path, content_type, site_updated, True, encode(embed_asset(name)))
+            for path, content_type, name in EMBED_ASSETS
         ),
     ]
 

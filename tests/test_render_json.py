@@ -60,6 +60,7 @@ def test_keys_in_a_fixed_order_version_first() -> None:
         "favicon",
         "language",
         "authors",
+        "_site",
         "items",
     ]
     assert doc["version"] == "https://jsonfeed.org/version/1.1"
@@ -70,6 +71,7 @@ def test_keys_in_a_fixed_order_version_first() -> None:
         "content_html",
         "summary",
         "image",
+        "_image",
         "date_published",
         "date_modified",
         "authors",

@@ -1,4 +1,5 @@
-"""The index page (``/``): every feed, grouped by kind, with autodiscovery links.
+"""The index page (``/``): every feed, grouped by kind, with autodiscovery links and
+copy-paste embed snippets with a live preview (docs/urls.md "Embeds for partner sites").
 
 Autodiscovery follows the RSS Advisory Board's "RSS Autodiscovery" and the HTML
 Living Standard (``link rel="alternate"`` with a feed media type): one ``<link>`` per
@@ -19,6 +20,7 @@ from urllib.parse import urljoin
 
 from feedsvc.model import Feed
 from feedsvc.render.common import FORMAT_NAMES, group_feeds, render_scrubbed, utc
+from feedsvc.render.embed import DEFAULT_LIMIT, embed_path
 from feedsvc.render.opml import opml_url
 from feedsvc.urls import MEDIA_TYPES, feed_url
 
@@ -29,6 +31,8 @@ _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}"
     "ul{padding-left:1.2rem}li{margin:.2rem 0}.formats a{margin-right:.5rem}"
     "time,.formats{color:#555;font-size:.9em}"
+    "details{margin:.2rem 0 .6rem}pre{overflow-x:auto;background:#f4f4f4;padding:.5rem}"
+    ".preview{border:1px dashed #aaa;padding:0 .75rem}"
 )
 
 
@@ -49,6 +53,42 @@ def _autodiscovery(groups: list[tuple[str, list[Feed]]], ctx: RenderContext) -> 
     return lines
 
 
+def _embed_snippets(feed: Feed, ctx: RenderContext) -> str:
+    """Copy-paste code for both embed forms (docs/urls.md) and a live preview, folded in
+    a ``<details>``: the component fetches only when its preview is opened and seen."""
+    json_url = feed_url(ctx.public_url, feed.path, "json")
+    fragment_url = urljoin(ctx.public_url, embed_path(feed.path).lstrip("/"))
+    fallback = f'<a href="{_attr(feed.html_url)}">{escape(feed.title)}</a>'
+    component = (
+        f'<script type="module" src="{_attr(urljoin(ctx.public_url, "embed.js"))}"></script>\n'
+        f'<feedsvc-feed src="{_attr(json_url)}" limit="{DEFAULT_LIMIT}">{fallback}</feedsvc-feed>'
+    )
+    iframe = (
+        f'<iframe src="{_attr(fragment_url)}?limit={DEFAULT_LIMIT}"'
+        f' title="{_attr(feed.title)}" loading="lazy"></iframe>'
+    )
+    return (
+        "<details><summary>Embed this feed</summary>\n"
+        "<p>With JavaScript (styled by your page's CSS):</p>\n"
+        f"<pre><code>{escape(component)}</code></pre>\n"
+        "<p>Without JavaScript: the same markup as HTML, for a server-side include of "
+        f'<a href="{_attr(fragment_url)}">{escape(fragment_url)}</a> or an iframe:</p>\n'
+        f"<pre><code>{escape(iframe)}</code></pre>\n"
+        '<div class="preview">'
+        f'<feedsvc-feed src="{_attr(json_url)}" limit="3">{fallback}</feedsvc-feed>'
+        "</div>\n</details>"
+    )
+
+
+def _embed_head(ctx: RenderContext) -> list[str]:
+    if "json" not in ctx.formats:
+        return []
+    return [
+        f'<script type="module" src="{_attr(urljoin(ctx.public_url, "embed.js"))}"></script>',
+        f'<link rel="stylesheet" href="{_attr(urljoin(ctx.public_url, "embed.css"))}">',
+    ]
+
+
 def _feed_item(feed: Feed, ctx: RenderContext) -> str:
     links = " ".join(
         f'<a href="{_attr(feed_url(ctx.public_url, feed.path, fmt))}"'
@@ -57,10 +97,13 @@ def _feed_item(feed: Feed, ctx: RenderContext) -> str:
     )
     lang = f' lang="{_attr(feed.lang)}"' if feed.lang else ""
     updated = utc(feed.updated)
+    # The component reads the JSON Feed: no snippets on a site that publishes none.
+    embed = _embed_snippets(feed, ctx) if "json" in ctx.formats else ""
     return (
         f'<li><a href="{_attr(feed.html_url)}"{lang}>{escape(feed.title)}</a>'
         f' <span class="formats">{links}</span>'
-        f' <time datetime="{updated.isoformat()}">{updated.date().isoformat()}</time></li>'
+        f' <time datetime="{updated.isoformat()}">{updated.date().isoformat()}</time>'
+        f"{embed}</li>"
     )
 
 
@@ -79,6 +122,7 @@ def render_index(feeds: Sequence[Feed], ctx: RenderContext) -> bytes:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(site.title)}: feeds</title>",
         f"<style>{_STYLE}</style>",
+        *_embed_head(ctx),
         *_autodiscovery(groups, ctx),
         f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{_attr(opml)}">',
         "</head>",

@@ -16,7 +16,11 @@ Choices:
   neither field wants.
 * Extensions (JSON Feed 1.1 "Extensions": keys starting with "_", values objects):
   ``_translations`` maps a language tag to ``{"url", "title"}``; ``_source`` names the
-  partner an aggregated item came from (``{"name", "title", "feed_url", "home_page_url"}``).
+  partner an aggregated item came from (``{"name", "title", "feed_url", "home_page_url"}``);
+  ``_image`` gives what is known of the item's ``image`` (``{"width", "height", "alt"}``),
+  and the feed's ``_site`` the site's ``language`` and ``time_zone``: what an embed
+  (render/embed.py, /embed.js, docs/urls.md) needs to show an item as the site does —
+  ``<img width height alt>``, and the date in the site's time zone.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from feedsvc.model import Feed, Post
+from feedsvc.model import Feed, Image, Post
 from feedsvc.render.common import (
     FragmentCache,
     absolute,
@@ -62,6 +66,9 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
         item["summary"] = post.summary
     if post.image is not None:
         item["image"] = post.image.url
+        image = _image_details(post.image)
+        if image:
+            item["_image"] = image
     item["date_published"] = rfc3339(post.published)
     item["date_modified"] = rfc3339(post.updated)
     if post.authors:
@@ -79,6 +86,17 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
             source["home_page_url"] = origin.home_url
         item["_source"] = source
     return _dumps(item)
+
+
+def _image_details(image: Image) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if image.width and image.height:
+        # Both or neither: one alone cannot reserve the image's box (its aspect ratio).
+        details["width"] = image.width
+        details["height"] = image.height
+    if image.alt:
+        details["alt"] = image.alt
+    return details
 
 
 def _dumps(value: Any) -> bytes:
@@ -108,6 +126,7 @@ def render_json(feed: Feed, ctx: RenderContext, *, cache: FragmentCache | None =
     if ctx.hubs:
         # JSON Feed 1.1 "hubs": endpoints for real-time notification (W3C WebSub §4).
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in ctx.hubs]
+    doc["_site"] = {"language": ctx.site.language, "time_zone": ctx.site.timezone}
     doc["items"] = []
     head = _dumps(doc)
     items = build_entries("json", feed.posts, ctx, cache, _item)

@@ -10,6 +10,8 @@ from aiohttp import web
 from feedsvc.clock import Clock, system_clock
 from feedsvc.status import BuildStatus, ServiceStatus, WebsubStatus
 from feedsvc.store import SnapshotRef
+from feedsvc.web.embed import ROUTE as EMBED_ROUTE
+from feedsvc.web.embed import EmbedFragments
 from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
@@ -63,6 +65,8 @@ def create_app(
     # otherwise turn "POST /healthz" into a 404. Allowed everywhere: GET, HEAD, OPTIONS.
     app.router.add_route("*", "/healthz", guard(handlers.healthz))
     app.router.add_route("*", "/status", guard(handlers.status))
+    embeds = EmbedFragments(ref, handlers)
+    app.router.add_route("*", EMBED_ROUTE, guard(embeds.fragment))
     if rebuilder is not None:
         app.router.add_route("*", HOOK_PATH, guard_async(RebuildHook(rebuilder)))
     if hub is not None:

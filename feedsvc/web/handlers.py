@@ -14,7 +14,7 @@ from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.status import BuildStatus, status_data, status_json
-from feedsvc.store import IDENTITY, SnapshotRef
+from feedsvc.store import IDENTITY, Resource, SnapshotRef
 from feedsvc.web.conditional import NOT_MODIFIED, PROCEED, evaluate_preconditions
 from feedsvc.web.encoding import choose_coding
 from feedsvc.web.errors import ALLOW, error_response, method_not_allowed, not_found
@@ -91,6 +91,11 @@ class Handlers:
             # RFC 9110 §13.2.1: preconditions are ignored when the answer would not be 2xx,
             # so an unknown feed stays 404 whatever validators come with it.
             return not_found(path)
+        return self.respond(request, path, resource)
+
+    def respond(self, request: web.Request, path: str, resource: Resource) -> web.StreamResponse:
+        """GET/HEAD/OPTIONS of ``resource``, served at ``path``: the coding ``Accept-Encoding``
+        chooses, 304 or 412 as the validators say; 405 and 406 otherwise."""
         method = request.method
         if method != hdrs.METH_GET and method != hdrs.METH_HEAD:
             return other_method(method, path, resource.cors)
