@@ -15,8 +15,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config
-from feedsvc.model import Feed, FeedKind, Post
-from feedsvc.normalize.batch import newest_first
+from feedsvc.model import Feed, FeedKind, Post, newest_first
 
 # The updated time of a feed with no entries: fixed, so an empty feed is still deterministic.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

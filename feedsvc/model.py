@@ -7,10 +7,11 @@ normalization (grouping, rendering, merging) only ever sees ``Post``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,15 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
+    def last_good_kept(self) -> Problem:
+        """This problem, saying that the item's last good version is still published
+        (docs/architecture.md "Last good wins": a bad change never replaces good output)."""
+        return replace(self, message=self.message + KEPT_NOTE)
+
+
+# What a problem says when the item that turned bad keeps its last good version.
+KEPT_NOTE = "; its last good version is still published"
+
 
 class FeedKind(StrEnum):
     SITE = "site"
@@ -157,3 +167,22 @@ class Feed:
     prev_archive: str | None = None
     next_archive: str | None = None
     current: str | None = None
+
+
+class _Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def newest_first(items: Iterable[_D]) -> list[_D]:
+    """The order of every feed: published descending, then id ascending, so equal dates
+    never order differently from one run or replica to another
+    (docs/architecture.md "Determinism")."""
+    ordered = sorted(items, key=lambda item: item.id)
+    ordered.sort(key=lambda item: item.published, reverse=True)  # stable: ids stay in order
+    return ordered

@@ -13,7 +13,8 @@ import pytest
 import feedsvc.sources.folder as folder_module
 from feedsvc.config import SourceConfig
 from feedsvc.errors import SourceError
-from feedsvc.sources.folder import KEPT_NOTE, FolderReader
+from feedsvc.model import KEPT_NOTE
+from feedsvc.sources.folder import FolderReader
 
 GOOD = "---\ntitle: {title}\ndate: 2017-06-09\n---\nBody\n"
 

@@ -15,8 +15,7 @@ from feedsvc.model import Problem
 from feedsvc.status import BuildStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef, make_resource
 from feedsvc.web import SNAPSHOT_REF, create_app
-from feedsvc.web.encoding import choose_coding, parse_accept_encoding
-from feedsvc.web.status import prefers_html
+from feedsvc.web.negotiation import choose_coding, parse_accept_encoding, prefers_html, weights
 
 UPDATED = datetime(2022, 9, 1, 12, 30, 15, tzinfo=UTC)
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -82,6 +81,14 @@ async def client(aiohttp_client, ref):
 )
 def test_choose_coding(accept_encoding, coding):
     assert choose_coding(accept_encoding) == coding
+
+
+def test_one_parser_reads_every_weighted_list():
+    assert weights("Text/HTML;q=0.9, */*;q=0.8, text/html;level=1, a;q=x, b;q=1.5, ,c;q=0") == {
+        "text/html": 1.0,
+        "*/*": 0.8,
+        "c": 0.0,
+    }
 
 
 def test_parse_accept_encoding():
@@ -310,6 +317,7 @@ async def test_status_html_for_browsers_escapes_everything(aiohttp_client):
         ("text/html, application/json", False),  # a tie goes to JSON
         ("text/html;q=0.9, application/*;q=0.5", True),
         ("", False),
+        ("text/html;q=2, application/json;q=0.5", False),  # an invalid qvalue drops the member
     ],
 )
 def test_prefers_html(accept, html):

@@ -10,9 +10,9 @@ import pytest
 
 from feedsvc.config import Config
 from feedsvc.configfile import parse_config
-from feedsvc.model import RawPost
+from feedsvc.model import KEPT_NOTE, RawPost
 from feedsvc.normalize import normalize_posts
-from feedsvc.normalize.cache import KEPT_NOTE, NormalizeCache
+from feedsvc.normalize.cache import NormalizeCache
 
 
 @pytest.fixture

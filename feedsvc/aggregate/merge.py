@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.aggregate.clean import CleanEntry
-from feedsvc.model import Author, Category, Image, Origin, Post
+from feedsvc.model import Author, Category, Image, Origin, Post, newest_first
 from feedsvc.normalize import plain_text, post_id
-from feedsvc.normalize.batch import newest_first
 from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.slug import categories_of
 

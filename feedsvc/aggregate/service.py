@@ -55,8 +55,7 @@ from feedsvc.aggregate.workers import ParserPool
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, StoreError
-from feedsvc.model import Category, Origin, Post
-from feedsvc.normalize.batch import newest_first
+from feedsvc.model import Category, Origin, Post, newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.status import PartnerStatus
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar
 
 from feedsvc.config import Config
 from feedsvc.errors import PostError
-from feedsvc.model import Post, Problem, RawPost, Severity, Translation
+from feedsvc.model import Post, Problem, RawPost, Severity, Translation, newest_first
 from feedsvc.normalize.post import is_draft, normalize_post
 
 
@@ -70,25 +68,6 @@ def normalize_posts(
     problems.extend(_shared_url_warnings(posts))
     linked = _link_translations(posts)
     return NormalizeResult(tuple(newest_first(linked)), tuple(problems), drafts)
-
-
-class _Dated(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def published(self) -> datetime: ...
-
-
-_D = TypeVar("_D", bound=_Dated)
-
-
-def newest_first(items: Iterable[_D]) -> list[_D]:
-    """The order of every feed: published descending, then id ascending, so equal dates
-    never order differently from one run or replica to another
-    (docs/architecture.md "Determinism")."""
-    ordered = sorted(items, key=lambda item: item.id)
-    ordered.sort(key=lambda item: item.published, reverse=True)  # stable: ids stay in order
-    return ordered
 
 
 def normalize_one(raw: RawPost, config: Config) -> Post | Problem | None:

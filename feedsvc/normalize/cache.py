@@ -24,8 +24,6 @@ from feedsvc.model import Post, Problem, RawPost
 from feedsvc.normalize.batch import Mapper
 from feedsvc.parallel import parallel_map
 
-KEPT_NOTE = "; its last good version is still published"
-
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -78,8 +76,7 @@ class NormalizeCache:
                 entry = before
             entries[raw.path] = entry
             if isinstance(entry.result, Problem) and entry.last_good is not None:
-                problem = entry.result
-                kept.append(Problem(problem.path, problem.line, problem.message + KEPT_NOTE))
+                kept.append(entry.result.last_good_kept())
                 results.append(entry.last_good)
             else:
                 results.append(entry.result)

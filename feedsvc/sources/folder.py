@@ -38,10 +38,6 @@ BODY_FORMATS = {".md": "markdown", ".html": "html"}
 _SUFFIXES = tuple(BODY_FORMATS)
 FRONT_MATTER_FENCE = "---"
 
-# Appended to the problem of a file that turned bad after a good read
-# (docs/architecture.md "Last good wins": a bad change never replaces good output).
-KEPT_NOTE = "; its last good version is still published"
-
 # File systems stamp mtimes with a coarse clock (a few ms on Linux): a file saved twice within
 # one tick, at the same size, keeps its stamp. A file whose mtime is this close to the previous
 # walk is therefore read again on the next walk, and compared (git's "racy clean" rule).
@@ -170,7 +166,7 @@ def _result_of(files: Iterable[_File], walk_problems: list[Problem]) -> SourceRe
         if entry.problem is not None:
             problem = entry.problem
             if entry.post is not None:
-                problem = Problem(problem.path, problem.line, problem.message + KEPT_NOTE)
+                problem = problem.last_good_kept()
             problems.append(problem)
     return SourceResult(tuple(posts), tuple(problems))
 

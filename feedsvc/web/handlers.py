@@ -16,9 +16,9 @@ from feedsvc.clock import Clock, system_clock
 from feedsvc.status import BuildStatus, status_data, status_json
 from feedsvc.store import IDENTITY, Resource, SnapshotRef
 from feedsvc.web.conditional import NOT_MODIFIED, PROCEED, evaluate_preconditions
-from feedsvc.web.encoding import choose_coding
 from feedsvc.web.errors import ALLOW, error_response, method_not_allowed, not_found
-from feedsvc.web.status import prefers_html, render_status_html
+from feedsvc.web.negotiation import choose_coding, prefers_html
+from feedsvc.web.status import render_status_html
 
 # RFC 9110 §9.3.7: OPTIONS answers which methods a resource supports. A CORS preflight
 # (Fetch standard) is an OPTIONS too; its answer lets any page read the feed with any

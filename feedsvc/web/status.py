@@ -8,7 +8,6 @@ URLs come from outside.
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Mapping
 from typing import Any
@@ -20,38 +19,6 @@ _STYLE = (
     "th{background:#f4f4f4;font-weight:600}"
     "ul{margin:0;padding-left:1.2em}.empty{color:#888}"
 )
-
-
-@functools.lru_cache(maxsize=256)
-def prefers_html(accept: str) -> bool:
-    """True when this Accept value weighs text/html above JSON (RFC 9110 §12.5.1).
-
-    Each media type takes the qvalue of its most specific matching range (``text/html``,
-    then ``text/*``, then ``*/*``). A tie goes to JSON, so ``*/*`` (curl) gets JSON and a
-    browser's ``text/html,…,*/*;q=0.8`` gets the page.
-    """
-    ranges: dict[str, float] = {}
-    for member in accept.split(","):
-        media_range, *params = (part.strip() for part in member.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, raw = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(raw)
-                except ValueError:
-                    q = 0.0
-        media_range = media_range.lower()
-        ranges[media_range] = max(q, ranges.get(media_range, 0.0))
-
-    def weight(media_type: str) -> float:
-        major = media_type.split("/")[0]
-        for candidate in (media_type, f"{major}/*", "*/*"):
-            if candidate in ranges:
-                return ranges[candidate]
-        return 0.0
-
-    return weight("text/html") > weight("application/json")
 
 
 def render_status_html(status: Mapping[str, Any]) -> bytes:

@@ -1,6 +1,7 @@
-"""Accept-Encoding negotiation (RFC 9110 §12.5.3): pure, and cached by the raw field value.
+"""Proactive negotiation (RFC 9110 §12): which content coding to send (Accept-Encoding), and
+whether /status is drawn as HTML or JSON (Accept). Pure, and cached by the raw field value.
 
-Readers send a handful of distinct values ("gzip, deflate, br", "gzip"…), so the choice
+Readers send a handful of distinct values ("gzip, deflate, br", "gzip"…), so each choice
 is memoized per string in a bounded cache and a request pays one dict lookup.
 """
 
@@ -19,26 +20,34 @@ _QVALUE = re.compile(r"0(?:\.\d{0,3})?|1(?:\.0{0,3})?")
 _ALIASES = {"x-gzip": GZIP}
 
 
-def parse_accept_encoding(value: str) -> dict[str, float]:
-    """Coding (lowercase) → qvalue. Members with an invalid qvalue are dropped."""
-    weights: dict[str, float] = {}
+def weights(value: str) -> dict[str, float]:
+    """A weighted list (RFC 9110 §12.4.2, as Accept and Accept-Encoding write it): each
+    member (lowercase) → its qvalue, 1 by default. A member listed twice keeps its highest
+    weight; a member with an invalid qvalue is dropped."""
+    found: dict[str, float] = {}
     for member in value.split(","):
-        coding, *params = (part.strip() for part in member.split(";"))
-        if not coding:
+        token, *params = (part.strip() for part in member.split(";"))
+        if not token:
             continue
-        coding = coding.lower()
-        coding = _ALIASES.get(coding, coding)
         q = 1.0
         for param in params:
             name, _, raw = param.partition("=")
             if name.strip().lower() == "q":
                 raw = raw.strip()
                 q = float(raw) if _QVALUE.fullmatch(raw) else -1.0
-        if q < 0:
-            continue
-        # A coding listed twice keeps its highest weight.
-        weights[coding] = max(q, weights.get(coding, 0.0))
-    return weights
+        if q >= 0:
+            token = token.lower()
+            found[token] = max(q, found.get(token, 0.0))
+    return found
+
+
+def parse_accept_encoding(value: str) -> dict[str, float]:
+    """Coding (lowercase, aliases resolved) → qvalue."""
+    codings: dict[str, float] = {}
+    for coding, q in weights(value).items():
+        coding = _ALIASES.get(coding, coding)
+        codings[coding] = max(q, codings.get(coding, 0.0))
+    return codings
 
 
 @functools.lru_cache(maxsize=512)
@@ -71,3 +80,23 @@ def choose_coding(value: str) -> str | None:
         if best is None or (q, rank) > best:
             best, chosen = (q, rank), coding
     return chosen
+
+
+@functools.lru_cache(maxsize=256)
+def prefers_html(accept: str) -> bool:
+    """True when this Accept value weighs text/html above JSON (RFC 9110 §12.5.1).
+
+    Each media type takes the qvalue of its most specific matching range (``text/html``,
+    then ``text/*``, then ``*/*``). A tie goes to JSON, so ``*/*`` (curl) gets JSON and a
+    browser's ``text/html,…,*/*;q=0.8`` gets the page.
+    """
+    ranges = weights(accept)
+
+    def weight(media_type: str) -> float:
+        major = media_type.split("/")[0]
+        for candidate in (media_type, f"{major}/*", "*/*"):
+            if candidate in ranges:
+                return ranges[candidate]
+        return 0.0
+
+    return weight("text/html") > weight("application/json")
