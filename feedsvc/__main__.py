@@ -98,16 +98,16 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
             "POST /hooks/rebuild is off",
             config.server.webhook_token_env,
         )
-    hub = None
-    if config.websub.builtin:
-        from feedsvc.websub import Hub
+    websub = None
+    if config.websub.hubs:
+        from feedsvc.websub import WebSub
 
-        hub = Hub(config, ref)
-        publisher.add_rebuild_listener(hub.rebuilt)
-    app = create_app(ref, status=publisher.status, rebuilder=publisher, hub=hub)
-    if hub is not None:
+        websub = WebSub(config, ref)
+        publisher.add_rebuild_listener(websub.rebuilt)
+    app = create_app(ref, status=publisher.status, rebuilder=publisher, websub=websub)
+    if websub is not None:
         # Started before the Publisher, stopped after it: no rebuild finds it closed.
-        app.cleanup_ctx.append(hub.lifespan)
+        app.cleanup_ctx.append(websub.lifespan)
     app.cleanup_ctx.append(publisher.lifespan)
 
     async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:

@@ -129,10 +129,25 @@ class HubStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalHubStatus:
+    """One external hub: how publishing changed feeds to it went since start-up."""
+
+    url: str
+    published: int
+    retried: int
+    failed: int
+    last_success: datetime | None
+    recent_failures: tuple[WebsubFailure, ...]  # ``callback`` holds the feed URL here
+
+
+@dataclass(frozen=True, slots=True)
 class WebsubStatus:
-    """WebSub: the built-in hub, when it is on."""
+    """WebSub: the built-in hub, and the external hubs changed feeds are published to."""
 
     hub: HubStatus | None = field(default=None, metadata=_ONLY_WHEN_SET)
+    external_hubs: tuple[ExternalHubStatus, ...] | None = field(
+        default=None, metadata=_ONLY_WHEN_SET
+    )
 
 
 @dataclass(frozen=True, slots=True)

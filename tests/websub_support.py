@@ -24,7 +24,7 @@ from live_support import Site, write_site
 
 from feedsvc.live import Publisher
 from feedsvc.web.app import create_app
-from feedsvc.websub import Hub
+from feedsvc.websub import Hub, WebSub
 
 PUBLIC = "http://127.0.0.1:8080/"
 
@@ -116,12 +116,19 @@ class Sleeps:
 
 @dataclass
 class HubSite:
+    """A served site with WebSub; ``hub`` is its built-in hub."""
+
     site: Site
     publisher: Publisher
-    hub: Hub
+    websub: WebSub
     client: Any
     clock: FakeClock
     sleeps: Sleeps
+
+    @property
+    def hub(self) -> Hub:
+        assert self.websub.hub is not None
+        return self.websub.hub
 
     async def request(self, **form: str) -> Any:
         data = {f"hub.{key}": value for key, value in form.items()}
@@ -142,7 +149,7 @@ class HubSite:
     async def edit(self, relative: str, text: str) -> None:
         self.site.write_post(relative, text)
         await self.publisher.rebuild(["posts"])
-        await self.hub.idle()
+        await self.websub.idle()
 
 
 @asynccontextmanager
@@ -157,13 +164,13 @@ async def hub_site(
     sleeps = Sleeps()
     publisher = Publisher(config, workers=1, clock=clock)
     ref = await publisher.build_async()
-    hub = Hub(config, ref, clock=clock, sleep=sleeps)
-    publisher.add_rebuild_listener(hub.rebuilt)
-    await hub.start()
+    websub = WebSub(config, ref, clock=clock, sleep=sleeps)
+    publisher.add_rebuild_listener(websub.rebuilt)
+    await websub.start()
     try:
-        app = create_app(ref, status=publisher.status, hub=hub)
+        app = create_app(ref, status=publisher.status, websub=websub)
         client = await aiohttp_client(app)
-        yield HubSite(site, publisher, hub, client, clock, sleeps)
+        yield HubSite(site, publisher, websub, client, clock, sleeps)
     finally:
-        await hub.idle()
-        await hub.stop()
+        await websub.idle()
+        await websub.stop()

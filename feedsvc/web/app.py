@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
-from feedsvc.status import BuildStatus, ServiceStatus, WebsubStatus
+from feedsvc.status import BuildStatus, ServiceStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.embed import ROUTE as EMBED_ROUTE
 from feedsvc.web.embed import EmbedFragments
@@ -16,8 +16,7 @@ from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
-from feedsvc.websub import PATH as WEBSUB_PATH
-from feedsvc.websub import Hub
+from feedsvc.websub import WebSub
 
 # The box holding what is served; background tasks (live updates) swap ref.current.
 SNAPSHOT_REF = web.AppKey("snapshot_ref", SnapshotRef)
@@ -49,17 +48,17 @@ def create_app(
     clock: Clock = system_clock,
     status: Callable[[], BuildStatus] | None = None,
     rebuilder: Rebuilder | None = None,
-    hub: Hub | None = None,
+    websub: WebSub | None = None,
 ) -> web.Application:
     """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;
     ``status`` gives /status live (default: the status of the current snapshot);
-    ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``; ``hub`` serves
-    ``POST /websub`` and adds its state to /status as ``websub``."""
+    ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``; ``websub`` serves
+    ``POST /websub`` (the built-in hub) and adds its state to /status."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
     app = web.Application()
     app[SNAPSHOT_REF] = ref
-    if hub is not None:
-        status = _with_websub(status or (lambda: ref.current.status), hub)
+    if websub is not None:
+        status = _with_websub(status or (lambda: ref.current.status), websub)
     handlers = Handlers(ref, clock, status)
     # Every route takes every method ("*") and answers 405 itself: the catch-all would
     # otherwise turn "POST /healthz" into a 404. Allowed everywhere: GET, HEAD, OPTIONS.
@@ -69,8 +68,8 @@ def create_app(
     app.router.add_route("*", EMBED_ROUTE, guard(embeds.fragment))
     if rebuilder is not None:
         app.router.add_route("*", HOOK_PATH, guard_async(RebuildHook(rebuilder)))
-    if hub is not None:
-        app.router.add_route("*", WEBSUB_PATH, guard_async(hub.handle))
+    if websub is not None:
+        websub.add_routes(app)
     # Feeds, "/" and "/feeds.opml": whatever paths the current snapshot holds.
     every_path = EveryPath()
     app.router.register_resource(every_path)
@@ -78,13 +77,13 @@ def create_app(
     return app
 
 
-def _with_websub(status: Callable[[], BuildStatus], hub: Hub) -> Callable[[], BuildStatus]:
-    """``status`` with the hub's state as ``websub`` (a running service's status only)."""
+def _with_websub(status: Callable[[], BuildStatus], websub: WebSub) -> Callable[[], BuildStatus]:
+    """``status`` with WebSub's state as ``websub`` (a running service's status only)."""
 
     def combined() -> BuildStatus:
         current = status()
         if not isinstance(current, ServiceStatus):
             return current
-        return dataclasses.replace(current, websub=WebsubStatus(hub=hub.status()))
+        return dataclasses.replace(current, websub=websub.status())
 
     return combined
