@@ -76,21 +76,24 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from feedsvc.live import Publisher
+    from feedsvc.warm import snapshot_file
     from feedsvc.web.app import create_app
 
     publisher = Publisher(
-        config, load_config=functools.partial(load_config, args.config, _overrides(args))
+        config,
+        load_config=functools.partial(load_config, args.config, _overrides(args)),
+        snapshot_file=snapshot_file(config),
     )
-    ref = publisher.build()
-    loaded = publisher.loaded
+    ref = publisher.warm_start() or publisher.build()
+    status = ref.current.status
     log.info(
         "serving %d posts in %d feeds (%d skipped) at %s",
-        len(loaded.posts),
-        ref.current.status.feeds,
-        len(loaded.problems),
+        status.posts,
+        status.feeds,
+        len(status.skipped),
         config.public_url,
     )
-    for problem in loaded.problems:
+    for problem in status.skipped:
         log.warning("skipped %s", problem)
     if config.server.webhook_token_env and not publisher.webhook_token():
         log.warning(
@@ -145,9 +148,19 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 def _build(config: Config, args: argparse.Namespace) -> int:
     from feedsvc.export import write_tree
-    from feedsvc.pipeline import build_snapshot
+    from feedsvc.live import Publisher
+    from feedsvc.pipeline import run_sync
+    from feedsvc.warm import snapshot_file
 
-    snapshot = build_snapshot(config)
+    # The snapshot kept by `feedsvc serve` and earlier builds (server.cache_dir): only what
+    # changed since is rendered again. Partners are not fetched here; their feeds are empty.
+    publisher = Publisher(config, snapshot_file=snapshot_file(config), aggregate=False)
+    if publisher.warm_start() is None:
+        publisher.build()
+        publisher.save_snapshot()
+    else:
+        run_sync(publisher.catch_up())
+    snapshot = publisher.ref.current
     write_tree(snapshot.resources, args.out)
     _print_problems(snapshot.status.skipped, sys.stderr)
     print(f"wrote {len(snapshot.resources)} documents to {args.out}", file=sys.stderr)

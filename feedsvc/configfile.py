@@ -216,6 +216,8 @@ def _check(config: Config, base_dir: Path) -> Config:
     websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
     # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
     site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
+    if server.cache_dir:
+        server = dataclasses.replace(server, cache_dir=str((base_dir / server.cache_dir).resolve()))
     return dataclasses.replace(
         config,
         site=site,
@@ -223,6 +225,7 @@ def _check(config: Config, base_dir: Path) -> Config:
         aggregator=aggregator,
         partners=tuple(partners),
         websub=websub,
+        server=server,
     )
 
 

@@ -136,3 +136,13 @@ class HubRequestError(FeedsvcError):
         self.parameter = parameter
         self.message = message
         super().__init__(f"{parameter}: {message}")
+
+
+class SnapshotError(FeedsvcError):
+    """The snapshot on disk cannot be used (none yet, another version or config, damaged);
+    ``path`` is the snapshot file. The service builds from its sources instead."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")

@@ -30,6 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -56,8 +57,12 @@ from feedsvc.pipeline import (
     status_of,
 )
 from feedsvc.sources import LocalReader, SourceResult, open_local, source_type
+from feedsvc.sources.folder import FolderReader
 from feedsvc.status import ConfigStatus, RebuildStatus, ServiceStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef
+from feedsvc.warm.file import Served
+from feedsvc.warm.keeper import Capture, SnapshotKeeper
+from feedsvc.warm.state import WarmState
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,7 @@ class _Built:
     loaded: LoadResult
     rendered: RenderedSite
     normalized: int
+    partner_posts: Sequence[Post]
 
 
 class Publisher:
@@ -83,6 +89,9 @@ class Publisher:
 
     ``load_config`` reads the config again on ``reload_config`` (SIGHUP); by default the
     file the config came from. ``sleep`` waits between reads of a remote source.
+    ``snapshot_file`` is where the snapshot is kept between runs (feedsvc.warm): written
+    after every build that changed what is served, read by ``warm_start``; None: nowhere.
+    ``aggregate=False`` never runs the aggregator, even when the config enables it.
     """
 
     def __init__(
@@ -94,6 +103,8 @@ class Publisher:
         aggregator: Aggregator | None = None,
         load_config: Callable[[], Config] | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        snapshot_file: Path | None = None,
+        aggregate: bool = True,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -124,8 +135,12 @@ class Publisher:
         self._scheduled = False
         self._background: set[asyncio.Task[Any]] = set()
         self._listeners: list[RebuildListener] = []
+        self._keeper = SnapshotKeeper(snapshot_file) if snapshot_file is not None else None
+        # A warm start's snapshot file, whose state the first rebuild restores.
+        self._served: Served | None = None
+        self._partner_posts: Sequence[Post] = ()
         self.aggregator = aggregator
-        if aggregator is None and config.aggregator.enabled:
+        if aggregate and aggregator is None and config.aggregator.enabled:
             self.aggregator = Aggregator(config, clock=clock, on_change=self.partners_changed)
 
     @property
@@ -168,7 +183,67 @@ class Publisher:
     def _first(self, built: _Built, started: float) -> SnapshotRef:
         self._keep(built, "start", started)
         self._ref = SnapshotRef(built.snapshot)
+        if self._keeper is not None:
+            self._keeper.keep_for_later(self._capture())  # written once serving has begun
         return self._ref
+
+    # --- the snapshot on disk ---------------------------------------------------------------
+
+    def warm_start(self) -> SnapshotRef | None:
+        """Serve the snapshot on disk as it is, if there is a usable one (None otherwise, and
+        the log says why). The first rebuild then restores its state and reads every source,
+        re-rendering only what changed while the service was stopped; ``start`` asks for it."""
+        served = self._keeper.open(self.config) if self._keeper is not None else None
+        if served is None:
+            return None
+        self._served = served
+        self._ref = SnapshotRef(Snapshot(served.resources, served.status))
+        return self._ref
+
+    async def catch_up(self) -> None:
+        """After ``warm_start``: restore its state, read every source, re-render what changed,
+        and wait for the snapshot file to be written (feedsvc build)."""
+        await self.rebuild(None, "start")
+        if self._keeper is not None:
+            await self._keeper.wait()
+
+    def _restore(self, served: Served) -> bool:
+        """Take the warm start's state (in a thread), as if the build that wrote the snapshot
+        had just run here; False when it cannot be used (then every feed is rendered again)."""
+        assert self._keeper is not None
+        restored = self._keeper.restore(served, self.config)
+        if restored is None:
+            return False
+        self._states = restored.states
+        self._local_readers = {name: reader for name, reader in restored.folders.items()}
+        self._normalized = restored.normalized
+        self._loaded, self._rendered = restored.loaded, restored.rendered
+        self._partner_posts = restored.partner_posts
+        return True
+
+    def _capture(self) -> Capture | None:
+        """What is served and remembered now; taken between rebuilds, which replace the dicts
+        they remember rather than change them, so it stays as it was while it is written."""
+        if self._keeper is None or self._ref is None:
+            return None
+        state = WarmState(
+            states=dict(self._states),
+            folders={
+                name: reader.memory()
+                for name, reader in self._local_readers.items()
+                if isinstance(reader, FolderReader)
+            },
+            normalized=self._normalized.entries(),
+            partner_posts=tuple(self._partner_posts),
+        )
+        return Capture(self.config, self._ref.current, state)
+
+    def save_snapshot(self) -> None:
+        """Write what is served now to the snapshot file, at once (feedsvc build)."""
+        capture = self._capture()
+        if self._keeper is not None and capture is not None:
+            self._keeper.keep_for_later(None)
+            self._keeper.write(capture)
 
     def _read_local(self, source: SourceConfig) -> SourceResult:
         """Read a local source (in a thread) through the reader kept for it, which re-reads
@@ -197,13 +272,14 @@ class Publisher:
         rendered = render_site(feeds, config, previous, workers)
         status = status_of(loaded, feeds, self._clock())
         snapshot = Snapshot(resources=rendered.resources, status=status)
-        return _Built(snapshot, loaded, rendered, self._normalized.normalized)
+        return _Built(snapshot, loaded, rendered, self._normalized.normalized, partner_posts)
 
     def _keep(self, built: _Built, trigger: str, started: float) -> None:
         """Record what a build made (on the event loop, once its thread is done)."""
         self._log_new_problems(built.loaded.problems)
         self._loaded = built.loaded
         self._rendered = built.rendered
+        self._partner_posts = built.partner_posts
         rendered = built.rendered.rerendered
         self._last_rebuild = RebuildStatus(
             at=self._clock(),
@@ -252,14 +328,21 @@ class Publisher:
             self._render_all |= self._use_config(self._next_config)
             self._next_config = None
             self._behind = True
+        sources = batch.sources
+        if self._served is not None:
+            # A warm start's first rebuild: its state first, then every source is read.
+            served, self._served = self._served, None
+            if not await asyncio.to_thread(self._restore, served):
+                self._render_all = True
+            sources = None
         config = self.config
         previous = self._states
         states = dict(previous)
-        if batch.sources is None or batch.sources:
+        if sources is None or sources:
             states = await read_sources(
                 config,
                 previous,
-                only=batch.sources,
+                only=sources,
                 clock=self._clock,
                 read_local=self._read_local,
             )
@@ -286,6 +369,8 @@ class Publisher:
         replaced, self.ref.current = self.ref.current, built.snapshot
         for listener in self._listeners:
             listener(replaced, built.snapshot)
+        if self._keeper is not None:
+            self._keeper.save_soon(self._capture())
         log.info(
             "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",
             batch.trigger,
@@ -425,6 +510,11 @@ class Publisher:
         if schedule:
             self._scheduled = True
             self._start_source_tasks()
+        if schedule and self._served is not None:
+            # A warm start serves the snapshot as it was: look for what changed since.
+            self.request_rebuild(None, "start")
+        if self._keeper is not None:
+            self._keeper.save_soon()
         # What start-up built (posts, feeds, stored partner entries, modules) lives as long
         # as the process: freeze it out of the cyclic GC, whose full collection would
         # otherwise walk it all (60–80 ms on a 10,000-post site), stalling requests
@@ -445,6 +535,8 @@ class Publisher:
         self._tasks.clear()
         self._watchers.clear()
         await self._coalescer.stop()
+        if self._keeper is not None:
+            await self._keeper.wait()
 
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: background work runs while the app serves."""

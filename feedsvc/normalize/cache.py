@@ -16,7 +16,7 @@ unpublished: that is a decision, not a mistake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from feedsvc.config import Config
@@ -26,7 +26,7 @@ from feedsvc.parallel import parallel_map
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class NormalizedEntry:
     raw: RawPost
     result: Post | Problem | None  # what normalize_one gave for ``raw``
     last_good: Post | None  # the newest Post this location gave, kept while it is bad
@@ -42,7 +42,7 @@ class NormalizeCache:
 
     def __init__(self, workers: int | None = 1) -> None:
         self.workers = workers
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, NormalizedEntry] = {}
         self._key: object = None
         self.kept: tuple[Problem, ...] = ()
         self.normalized = 0  # how many posts the last call normalized (not reused)
@@ -55,6 +55,15 @@ class NormalizeCache:
             self._key = key
         return self._map
 
+    def entries(self) -> list[NormalizedEntry]:
+        """What this cache remembers, one entry per post location."""
+        return list(self._entries.values())
+
+    def restore(self, config: Config, entries: Iterable[NormalizedEntry]) -> None:
+        """Remember ``entries``, normalized under ``config`` (from the snapshot on disk)."""
+        self._key = (config.site, config.feeds)
+        self._entries = {entry.raw.path: entry for entry in entries}
+
     def _map(
         self, func: Callable[[RawPost], Post | Problem | None], raws: Sequence[RawPost]
     ) -> list[Post | Problem | None]:
@@ -62,7 +71,7 @@ class NormalizeCache:
         misses = [raw for raw in raws if not _reusable(old.get(raw.path), raw)]
         normalized = parallel_map(func, misses, self.workers)
         fresh = dict(zip(map(id, misses), normalized, strict=True))
-        entries: dict[str, _Entry] = {}
+        entries: dict[str, NormalizedEntry] = {}
         results: list[Post | Problem | None] = []
         kept: list[Problem] = []
         for raw in raws:
@@ -70,7 +79,7 @@ class NormalizeCache:
             if id(raw) in fresh:
                 result = fresh[id(raw)]
                 last_good = _last_good(before, raw, result)
-                entry = _Entry(raw, result, last_good)
+                entry = NormalizedEntry(raw, result, last_good)
             else:
                 assert before is not None
                 entry = before
@@ -86,11 +95,13 @@ class NormalizeCache:
         return results
 
 
-def _reusable(entry: _Entry | None, raw: RawPost) -> bool:
+def _reusable(entry: NormalizedEntry | None, raw: RawPost) -> bool:
     return entry is not None and (entry.raw is raw or entry.raw == raw)
 
 
-def _last_good(before: _Entry | None, raw: RawPost, result: Post | Problem | None) -> Post | None:
+def _last_good(
+    before: NormalizedEntry | None, raw: RawPost, result: Post | Problem | None
+) -> Post | None:
     if isinstance(result, Post):
         return result
     same_post = before is not None and (before.raw.source, before.raw.key) == (raw.source, raw.key)

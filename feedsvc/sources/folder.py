@@ -57,13 +57,23 @@ _Stamp = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
-class _File:
+class RememberedFile:
     """What the last walk knew of one file: its stamp, its last good RawPost (kept while the
     file is bad), and the problem its last read met (None when it read well)."""
 
     stamp: _Stamp
     post: RawPost | None
     problem: Problem | None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderMemory:
+    """Everything a FolderReader remembers between reads (kept in the snapshot on disk, so a
+    restarted service re-reads only the files that changed while it was stopped)."""
+
+    files: dict[str, RememberedFile]
+    walk_problems: tuple[Problem, ...]
+    walked_at_ns: int
 
 
 class FolderReader:
@@ -77,12 +87,26 @@ class FolderReader:
     is gone. Not thread-safe: one read at a time.
     """
 
-    def __init__(self, source: SourceConfig) -> None:
+    def __init__(self, source: SourceConfig, memory: FolderMemory | None = None) -> None:
         self.source = source
-        self._files: dict[str, _File] = {}
+        self._files: dict[str, RememberedFile] = {}
         self._walk_problems: tuple[Problem, ...] = ()
         self._result: SourceResult | None = None
         self._walked_at_ns = 0
+        if memory is not None:
+            self._files = memory.files
+            self._walk_problems = memory.walk_problems
+            self._walked_at_ns = memory.walked_at_ns
+            self._result = _result_of(memory.files.values(), list(memory.walk_problems))
+
+    @property
+    def result(self) -> SourceResult | None:
+        """What the last read returned (or the restored memory gives); None before both."""
+        return self._result
+
+    def memory(self) -> FolderMemory:
+        """What this reader remembers now (its dicts are replaced, never changed, by a read)."""
+        return FolderMemory(self._files, self._walk_problems, self._walked_at_ns)
 
     def read(self) -> SourceResult:
         folder = Path(self.source.path)
@@ -91,7 +115,7 @@ class FolderReader:
         walked_at_ns = time.time_ns()
         problems: list[Problem] = []
         unlisted: list[str] = []
-        files: dict[str, _File] = {}
+        files: dict[str, RememberedFile] = {}
         cwd = Path.cwd()
         for relative, full in _post_files(folder, problems, unlisted):
             old = self._files.get(relative)
@@ -102,7 +126,7 @@ class FolderReader:
             except OSError as e:
                 message = f"cannot read file: {e.strerror or e}"
                 problem = Problem(display_path(Path(full), cwd), 1, message)
-                files[relative] = _File((0, 0, 0, 0), old.post if old else None, problem)
+                files[relative] = RememberedFile((0, 0, 0, 0), old.post if old else None, problem)
                 continue
             stamp = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
             racy = old is not None and old.stamp[0] >= self._walked_at_ns - RACY_NS
@@ -131,22 +155,22 @@ class FolderReader:
         return self._result
 
     def _read_file(
-        self, file: Path, relative: str, path: str, stamp: _Stamp, old: _File | None
-    ) -> _File:
+        self, file: Path, relative: str, path: str, stamp: _Stamp, old: RememberedFile | None
+    ) -> RememberedFile:
         last_good = old.post if old is not None else None
         try:
             post = _read_post(file, relative, path, self.source)
         except _FileProblem as e:
-            return _File(stamp, last_good, Problem(path, e.line, e.message))
+            return RememberedFile(stamp, last_good, Problem(path, e.line, e.message))
         # Unchanged content keeps the old object: identity is what later caches compare first.
-        return _File(stamp, last_good if post == last_good else post, None)
+        return RememberedFile(stamp, last_good if post == last_good else post, None)
 
 
 def _is_under(relative: str, folder: str) -> bool:
     return folder == "." or relative.startswith(folder + "/")
 
 
-def _same(new: dict[str, _File], old: dict[str, _File]) -> bool:
+def _same(new: dict[str, RememberedFile], old: dict[str, RememberedFile]) -> bool:
     """Whether a walk found exactly what the previous one published."""
     if new.keys() != old.keys():
         return False
@@ -157,7 +181,7 @@ def _same(new: dict[str, _File], old: dict[str, _File]) -> bool:
     return True
 
 
-def _result_of(files: Iterable[_File], walk_problems: list[Problem]) -> SourceResult:
+def _result_of(files: Iterable[RememberedFile], walk_problems: list[Problem]) -> SourceResult:
     posts: list[RawPost] = []
     problems = list(walk_problems)
     for entry in files:

@@ -1,0 +1,252 @@
+"""The snapshot kept on disk (feedsvc.warm): a warm start serves exactly what a cold build
+gives, catches up with what changed while stopped as a live edit does, and refuses a
+snapshot of another version or config, or a damaged or oversized one, saying why."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+import pytest
+from live_support import POSTS, Site, post_text, write_site
+
+from feedsvc import warm
+from feedsvc.errors import SnapshotError
+from feedsvc.live import Publisher
+from feedsvc.store import Snapshot
+from feedsvc.warm.file import HEADER_SIZE, MAGIC, read_served, write_snapshot
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return write_site(tmp_path)
+
+
+def snapshot_path(site: Site) -> Path:
+    path = warm.snapshot_file(site.config())
+    assert path is not None and path.is_relative_to(site.root / "var" / "cache")
+    return path
+
+
+def cold(site: Site) -> Snapshot:
+    """A build from the sources alone, with no snapshot read or written."""
+    publisher = Publisher(site.config(), workers=1)
+    publisher.build()
+    return publisher.ref.current
+
+
+def written(site: Site) -> Snapshot:
+    """A cold build that writes its snapshot, as `feedsvc build` does."""
+    publisher = Publisher(site.config(), workers=1, snapshot_file=snapshot_path(site))
+    publisher.build()
+    publisher.save_snapshot()
+    return publisher.ref.current
+
+
+def every_byte(snapshot: Snapshot) -> dict[str, tuple]:
+    """Every served path → its content type, Last-Modified, and each coding's bytes, ETag
+    and header fields (the 200's and the 304's)."""
+    return {
+        path: (
+            resource.content_type,
+            resource.last_modified,
+            tuple(
+                (
+                    coding,
+                    variant.representation.body,
+                    variant.representation.etag,
+                    variant.headers,
+                    variant.not_modified_headers,
+                )
+                for coding, variant in sorted(resource.variants.items())
+            ),
+        )
+        for path, resource in snapshot.resources.items()
+    }
+
+
+def warm_publisher(site: Site) -> Publisher:
+    return Publisher(site.config(), workers=1, snapshot_file=snapshot_path(site))
+
+
+async def test_a_warm_start_serves_every_byte_and_etag_of_a_cold_build(site):
+    built = written(site)
+    publisher = warm_publisher(site)
+    ref = publisher.warm_start()
+    assert ref is not None
+    assert every_byte(ref.current) == every_byte(built) == every_byte(cold(site))
+    assert ref.current.status == built.status
+    assert ref.current.status.posts == len(POSTS)
+
+    await publisher.catch_up()
+    assert publisher.rebuilds == 1
+    assert publisher.status().last_rebuild is None  # nothing changed: nothing rebuilt
+    assert every_byte(publisher.ref.current) == every_byte(cold(site))
+
+
+async def test_an_edit_made_while_stopped_re_renders_only_its_feeds(site):
+    written(site)
+    lang, categories, date = POSTS["es/c.md"]
+    site.write_post("es/c.md", post_text("Post c", lang, categories, date, "Edited body."))
+    site.write_post("en/f.md", post_text("Post f", "en", ["Policy"], "2024-03-22"))
+    (site.posts / "en" / "a.md").unlink()
+
+    publisher = warm_publisher(site)
+    assert publisher.warm_start() is not None
+    await publisher.catch_up()
+
+    assert every_byte(publisher.ref.current) == every_byte(cold(site))
+    last = publisher.status().last_rebuild
+    assert last is not None
+    assert last.posts_normalized == 2  # c and f; the three others came from the snapshot
+    assert {"archive/2024/02", "archive/2024/03", "lang/es"} <= set(last.rendered)
+    assert "lang/es/category/policy" not in last.rendered  # d, untouched
+
+    # The snapshot now holds the edit: the next start has nothing to do.
+    again = warm_publisher(site)
+    assert again.warm_start() is not None
+    assert every_byte(again.ref.current) == every_byte(cold(site))
+    await again.catch_up()
+    assert again.status().last_rebuild is None
+
+
+def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path):
+    from test_cli import run
+
+    out = tmp_path / "public"
+    first = run("build", "--config", str(site.config_file), "--out", str(out), cwd=site.root)
+    assert first.returncode == 0, first.stderr
+    assert "none yet" in first.stderr and snapshot_path(site).is_file()
+    cold_files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    second = run("build", "--config", str(site.config_file), "--out", str(out), cwd=site.root)
+    assert second.returncode == 0, second.stderr
+    assert "serving the snapshot" in second.stderr and "rebuilt" not in second.stderr
+    warm_files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert warm_files == cold_files
+
+    lang, categories, date = POSTS["en/b.md"]
+    site.write_post("en/b.md", post_text("Post b", lang, categories, date, "New words."))
+    third = run("build", "--config", str(site.config_file), "--out", str(out), cwd=site.root)
+    assert third.returncode == 0, third.stderr
+    assert "1 posts normalized" in third.stderr
+    assert b"New words." in (out / "archive" / "2024" / "02.atom").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda site: site.write_config(title="Another Title"), "another config"),
+        (lambda site: None, "none yet"),
+    ],
+)
+def test_a_snapshot_for_another_config_or_none_is_not_used(site, caplog, change, reason):
+    if reason != "none yet":
+        written(site)
+    change(site)
+    caplog.set_level(logging.INFO, "feedsvc")
+    assert warm_publisher(site).warm_start() is None
+    assert reason in caplog.text
+
+
+def test_a_snapshot_of_another_version_is_not_used(site, caplog):
+    built = cold(site)
+    config = site.config()
+    write_snapshot(
+        snapshot_path(site),
+        "0.0.1+0000 Brotli-1.0",
+        warm.config_hash(config),
+        built.resources,
+        built.status,
+        [],
+    )
+    with pytest.raises(SnapshotError, match=r"another version \(0\.0\.1"):
+        read_served(snapshot_path(site), warm.code_version(), warm.config_hash(config))
+    caplog.set_level(logging.INFO, "feedsvc")
+    assert warm_publisher(site).warm_start() is None
+    assert "another version" in caplog.text
+
+
+def damage(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("where", ["header", "documents", "bodies", "end"])
+def test_a_damaged_served_part_is_never_served(site, caplog, where):
+    written(site)
+    path = snapshot_path(site)
+    size = path.stat().st_size
+    if where == "header":
+        damage(path, len(MAGIC) + 2)
+    elif where == "documents":
+        damage(path, len(MAGIC) + HEADER_SIZE + 200)
+    elif where == "bodies":
+        damage(path, size // 3)
+    else:
+        path.write_bytes(path.read_bytes()[: size // 2])  # cut short
+    caplog.set_level(logging.INFO, "feedsvc")
+    assert warm_publisher(site).warm_start() is None
+    assert "damaged" in caplog.text
+
+
+async def test_a_damaged_state_renders_everything_again_from_the_sources(site, caplog):
+    written(site)
+    path = snapshot_path(site)
+    damage(path, path.stat().st_size - 10)  # in the last state record
+    publisher = warm_publisher(site)
+    assert publisher.warm_start() is not None  # the served part is whole
+    await publisher.catch_up()
+    assert "snapshot state not used" in caplog.text
+    assert every_byte(publisher.ref.current) == every_byte(cold(site))
+
+
+def test_the_size_bound_is_checked_before_anything_is_read(site):
+    written(site)
+    path = snapshot_path(site)
+    config = site.config()
+    size = path.stat().st_size
+    served = read_served(path, warm.code_version(), warm.config_hash(config), max_bytes=size)
+    served.file.close()
+    with pytest.raises(SnapshotError, match=f"{size} bytes, more than the limit of {size - 1}"):
+        read_served(path, warm.code_version(), warm.config_hash(config), max_bytes=size - 1)
+
+
+def test_counts_larger_than_the_file_are_refused_before_allocating(site):
+    written(site)
+    path = snapshot_path(site)
+    data = path.read_bytes()
+    header = data[len(MAGIC) : len(MAGIC) + HEADER_SIZE]
+    # A hostile header claiming a terabyte of bodies.
+    fields = msgspec.json.decode(header)
+    fields["bodies"] = 2**40
+    forged = msgspec.json.encode(fields).ljust(HEADER_SIZE - 1) + b"\n"
+    path.write_bytes(data[: len(MAGIC)] + forged + data[len(MAGIC) + HEADER_SIZE :])
+    config = site.config()
+    with pytest.raises(SnapshotError, match="counts larger than the file"):
+        read_served(path, warm.code_version(), warm.config_hash(config))
+
+
+def test_a_failed_write_keeps_the_old_snapshot_and_leaves_no_temporary_file(site):
+    built = written(site)
+    path = snapshot_path(site)
+    before = path.read_bytes()
+
+    def records():
+        yield b"{}"
+        raise OSError("disk full")
+
+    config = site.config()
+    with pytest.raises(OSError, match="disk full"):
+        write_snapshot(
+            path,
+            warm.code_version(),
+            warm.config_hash(config),
+            built.resources,
+            built.status,
+            records(),
+        )
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
