@@ -90,7 +90,10 @@ class SourceConfig:
 class AggregatorConfig:
     enabled: bool = False
     interval: Duration = Duration.parse("15m")
-    store: str = "var/feedsvc.sqlite3"
+    store: str = "var/feedsvc.sqlite3"  # a SQLite path, or postgresql://… shared by replicas
+    # How long a replica's claim on a partner's fetch lasts if it is never released (the
+    # replica died): then another replica fetches the partner.
+    lease: Duration = Duration.parse("2m")
     allow_private_addresses: bool = False
     merge_site: bool = True
     # Entries kept per partner after they leave its feed (the newest ones).
@@ -221,6 +224,11 @@ def schema_keys() -> Iterator[str]:
         prefix = f"{section}[]" if is_array else section
         for f in dataclasses.fields(cls):
             yield f"{prefix}.{f.name}"
+
+
+def is_postgres_url(url: str) -> bool:
+    """``aggregator.store`` names a PostgreSQL database rather than a SQLite file."""
+    return url.startswith(("postgresql://", "postgres://"))
 
 
 def check_url(url: str, key: str) -> None:

@@ -18,6 +18,7 @@ import typing
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from feedsvc.config import (
     BUILTIN_HUB,
@@ -30,6 +31,7 @@ from feedsvc.config import (
     WebsubConfig,
     check_env_name,
     check_url,
+    is_postgres_url,
 )
 from feedsvc.errors import ConfigError
 from feedsvc.lang import normalize_lang
@@ -196,7 +198,9 @@ def _check(config: Config, base_dir: Path) -> Config:
         sources.append(_check_source(src, where, base_dir))
 
     aggregator = _check_aggregator(config.aggregator)
-    aggregator = dataclasses.replace(aggregator, store=str((base_dir / aggregator.store).resolve()))
+    if not is_postgres_url(aggregator.store):
+        store = str((base_dir / aggregator.store).resolve())
+        aggregator = dataclasses.replace(aggregator, store=store)
     partners = []
     partner_names: set[str] = set()
     for i, partner in enumerate(config.partners):
@@ -265,7 +269,31 @@ def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
     if not 0 <= aggregator.parse_workers <= 8:
         raise ConfigError("aggregator.parse_workers", "must be between 0 and 8")
     _check_networks(aggregator.allowed_networks, "aggregator.allowed_networks")
+    if aggregator.lease.seconds <= 2 * aggregator.timeout.seconds:
+        raise ConfigError(
+            "aggregator.lease",
+            "must be longer than twice aggregator.timeout (a fetch, then its parse), "
+            "or a replica's fetch could outlive its lease",
+        )
+    _check_store(aggregator.store)
     return aggregator
+
+
+def _check_store(url: str) -> None:
+    if not is_postgres_url(url):
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as e:
+        raise ConfigError("aggregator.store", f"not a PostgreSQL URL: {e}") from e
+    if parts.password is not None:
+        # The config is printed and logged; a password belongs in PGPASSWORD or ~/.pgpass,
+        # which libpq reads (https://www.postgresql.org/docs/current/libpq-envars.html).
+        raise ConfigError(
+            "aggregator.store",
+            "must not hold a password: set PGPASSWORD or use a password file (~/.pgpass)",
+        )
 
 
 def _check_networks(networks: tuple[str, ...], key: str) -> None:

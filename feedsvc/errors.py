@@ -120,7 +120,7 @@ class FeedParseError(FeedsvcError):
 
 
 class StoreError(FeedsvcError):
-    """The aggregator's SQLite store cannot be opened or written; ``path`` is its file."""
+    """The aggregator's store cannot be opened or written; ``path`` is its file or URL."""
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
@@ -146,3 +146,8 @@ class SnapshotError(FeedsvcError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+class LeaseLost(StoreError):
+    """A fetch's outcome came after another replica had taken the partner's lease over
+    (docs/deploy.md "Replicas"); the outcome is dropped: the other replica's replaces it."""

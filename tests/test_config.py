@@ -59,6 +59,13 @@ def test_a_good_config_gets_defaults_and_absolute_paths(tmp_path):
         ("[aggregator]\nmax_backoff = 'never'\n", "aggregator.max_backoff", "duration"),
         ("[aggregator]\nretention = 0\n", "aggregator.retention", "at least 1"),
         ("[aggregator]\nallowed_networks = ['10.0.0.0/33']\n", "aggregator.allowed_networks", "IP"),
+        ("[aggregator]\nlease = '60s'\ntimeout = '30s'\n", "aggregator.lease", "twice"),
+        (
+            "[aggregator]\nstore = 'postgresql://u:hunter2@db/feeds'\n",
+            "aggregator.store",
+            "PGPASSWORD",
+        ),
+        ("[aggregator]\nstore = 'postgresql://db:port/feeds'\n", "aggregator.store", "port"),
         (
             "[[partners]]\nname = 'p'\nurl = 'https://p.example/'\ntitle = 'P'\nlang = 'English'\n",
             "partners[0].lang",
@@ -242,6 +249,17 @@ def test_a_bad_source_language_is_a_config_error(tmp_path):
 )
 def test_the_default_public_url_is_reachable(tmp_path, host, url):
     assert load_config(write(tmp_path, GOOD), {"server.host": host}).public_url == url
+
+
+def test_a_postgresql_store_is_a_url_not_a_path(tmp_path):
+    url = "postgresql://feedsvc@db.internal:5432/feeds?sslmode=require"
+    config = load_config(write(tmp_path, GOOD + f"[aggregator]\nstore = '{url}'\n"))
+    assert config.aggregator.store == url
+
+
+def test_a_password_in_the_store_url_is_never_echoed(tmp_path):
+    error = error_for(tmp_path, GOOD + "[aggregator]\nstore = 'postgresql://u:hunter2@db/f'\n")
+    assert "hunter2" not in str(error)
 
 
 def test_aggregator_mode_loads_with_partners(tmp_path):

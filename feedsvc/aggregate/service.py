@@ -26,10 +26,9 @@ import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from feedsvc.aggregate.clean import CleanEntry, CleanFeed, reuse
 from feedsvc.aggregate.merge import (
@@ -50,11 +49,13 @@ from feedsvc.aggregate.schedule import (
     next_delay,
     track_redirect,
 )
-from feedsvc.aggregate.state import PartnerRecord, Store
+from feedsvc.aggregate.state import Claim, PartnerRecord, postgres
+from feedsvc.aggregate.state.records import host_of
+from feedsvc.aggregate.state.threaded import HOST_RETRY, ThreadedStore
 from feedsvc.aggregate.workers import ParserPool
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, PartnerConfig
-from feedsvc.errors import FeedsvcError, StoreError
+from feedsvc.errors import FeedsvcError, LeaseLost, StoreError
 from feedsvc.model import Category, Origin, Post, newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.status import PartnerStatus
@@ -62,8 +63,6 @@ from feedsvc.status import PartnerStatus
 __all__ = ["Aggregator", "fetch_policy"]
 
 log = logging.getLogger("feedsvc.aggregate")
-
-_T = TypeVar("_T")
 
 # While waiting for a partner, look at the clock at least this often (seconds): a suspended
 # machine or a clock step must not leave a partner waiting for a stale deadline.
@@ -149,117 +148,221 @@ class Aggregator:
         # first fetch cleans everything.
         self._cleaned: dict[str, dict[str, CleanEntry]] = {n: {} for n in self._partners}
         self._locks = {name: asyncio.Lock() for name in self._partners}
+        # Fetches in flight per host from this replica; the store holds the limit across
+        # replicas (it refuses a claim when the host is full), this keeps the process's own
+        # fetches waiting here instead of asking the store again and again.
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        # When a partner refused to this replica (leased elsewhere, not due in the store,
+        # host full) is worth asking for again.
+        self._retry_at: dict[str, datetime | None] = {}
         self._published: dict[str, _Published] = {}
         self._posts: tuple[Post, ...] | None = None
-        self._io: ThreadPoolExecutor | None = None
-        self._store: Store | None = None
+        self._store = ThreadedStore(
+            agg.store,
+            lease=agg.lease.seconds,
+            per_host=agg.per_host,
+            clock=clock,
+        )
+        self._started = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._following: set[asyncio.Task[None]] = set()
 
     # --- life cycle -----------------------------------------------------------------------
 
     async def start(self, *, schedule: bool = True) -> None:
         """Open the store, the fetcher and the parser workers; load what the store holds;
-        with ``schedule``, start fetching every partner right away, then on its schedule.
+        with ``schedule``, fetch every partner when the store says it is due (a partner
+        never fetched, or whose configured URL changed, right away).
 
-        Exceptions: a partner left ``gone`` stays gone (until its configured URL changes),
-        and one that was told to wait (Retry-After) still waits.
+        So a restarted process, or a new replica beside others, serves what is stored
+        without fetching it again; a partner left ``gone`` stays gone (until its configured
+        URL changes), and one that was told to wait (Retry-After) still waits. With a shared
+        store, changes other replicas store are followed (LISTEN) from here on.
         """
-        if self._io is not None:
+        if self._started:
             raise RuntimeError("Aggregator already started")
-        self._io = ThreadPoolExecutor(1, thread_name_prefix="feedsvc-store")
+        self._started = True
         try:
-            self._store = await self._in_io(Store.open, self._config.aggregator.store)
-            records = await self._in_io(self._store.partners)
-            entries = await self._in_io(self._store.entries)
+            await self._store.open()
+            records = await self._store.partners()
+            entries = await self._store.entries()
+            for name, partner in self._partners.items():
+                stored = records.get(name)
+                record = self._reconcile(partner, stored)
+                if stored is not None and record != stored:
+                    await self._store.save(record, (), ())
+                self._records[name] = record
+                self._entries[name] = entries.get(name, {})
         except BaseException:
-            await self._close_io()
+            self._started = False
+            await self._store.close()
             raise
-        now = self._now()
-        for name, partner in self._partners.items():
-            record = records.get(name)
-            if record is None:
-                record = _fresh(partner.config)
-            elif record.config_url != partner.config.url:
-                # A new URL starts fetching over; entries and what identifies them are kept,
-                # as identity is (partner name, entry id).
-                record = replace(
-                    _fresh(partner.config),
-                    id_memory=record.id_memory,
-                    unstable_ids=record.unstable_ids,
-                )
-            self._records[name] = _first_fetch(record, now)
-            self._entries[name] = entries.get(name, {})
         self._invalidate()
         await self._fetcher.__aenter__()
         self._parser.start()
+        if self._store.shared:
+            listener = postgres.listen(self._store.url, self._heard, self._resync)
+            self._tasks.append(asyncio.create_task(listener, name="feedsvc-listen"))
         if schedule:
-            self._tasks = [
+            self._tasks += [
                 asyncio.create_task(self._run(name), name=f"feedsvc-partner-{name}")
                 for name in self._partners
             ]
 
     async def stop(self) -> None:
         """Cancel the background tasks; close the fetcher, the parser workers and the store."""
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._following]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
         await self._notifier.close()
-        if self._io is None:
+        if not self._started:
             return
+        self._started = False
         await self._fetcher.__aexit__(None, None, None)
         await self._parser.close()
-        await self._close_io()
+        await self._store.close()
 
-    async def _close_io(self) -> None:
-        io, self._io = self._io, None
-        store, self._store = self._store, None
-        if io is None:
-            return
-        if store is not None:
-            await asyncio.get_running_loop().run_in_executor(io, store.close)
-        io.shutdown(wait=True)
+    def _reconcile(self, partner: _Partner, stored: PartnerRecord | None) -> PartnerRecord:
+        """The stored record, or where to start if there is none or it belongs to an
+        earlier configured URL: a new URL starts fetching over, keeping the entries and what
+        identifies them, as identity is (partner name, entry id)."""
+        if stored is None:
+            return _fresh(partner.config, self._now())
+        if stored.config_url != partner.config.url:
+            return replace(
+                _fresh(partner.config, self._now()),
+                id_memory=stored.id_memory,
+                unstable_ids=stored.unstable_ids,
+            )
+        return stored
 
     async def _run(self, name: str) -> None:
-        """One partner's schedule: wait until due, refresh, until it is gone."""
+        """One partner's schedule: wait until due, try to take it, refresh, until gone."""
         while True:
-            due = self._records[name].next_fetch
-            if due is None:
+            due = self._retry_at.get(name, self._records[name].next_fetch)
+            if due is None and self._records[name].state == State.GONE:
                 return  # gone: fetching stops
-            delay = (due - self._now()).total_seconds()
+            delay = (due - self._now()).total_seconds() if due is not None else 0
             if delay > 0:
                 await self._sleep(min(delay, MAX_NAP))
                 continue
             try:
-                await self.refresh(name)
+                await self._attempt(name, force=False)
             except Exception:
                 # refresh reports partners' failures itself; this is a bug in ours.
                 log.exception("partner %s: refresh failed", name)
                 await self._sleep(self._schedule.interval)
 
-    # --- fetching -------------------------------------------------------------------------
+    # --- following the other replicas -------------------------------------------------------
 
-    async def refresh_all(self) -> None:
-        """Fetch every partner once, concurrently (the fetcher's per-host limit applies)."""
-        await asyncio.gather(*(self.refresh(name) for name in self._partners))
+    async def _heard(self, name: str, by: str | None) -> None:
+        """Another replica stored ``name``'s fetch (NOTIFY): read it and publish it."""
+        if by == self._store.owner or name not in self._partners:
+            return
+        task = asyncio.create_task(self._follow(name), name=f"feedsvc-follow-{name}")
+        self._following.add(task)
+        task.add_done_callback(self._following.discard)
 
-    async def refresh(self, name: str) -> None:
-        """Fetch one partner now (a gone one is not fetched). Its failures end up in
-        ``status()``, not here; ``on_change`` is called if ``posts()`` changed."""
-        if name not in self._partners:
-            raise KeyError(f"no partner named {name!r}")
-        if self._store is None:
-            raise RuntimeError("Aggregator.start() first")
+    async def _resync(self) -> None:
+        """The LISTEN connection is (re)made: notifications sent while it was down are lost,
+        so read again every partner whose stored record differs from the one held here."""
+        stored = await self._store.partners()
+        for name in self._partners:
+            if name in stored and stored[name] != self._records[name]:
+                await self._heard(name, None)
+
+    async def _follow(self, name: str) -> None:
         with self._notifier.in_flight():
             async with self._locks[name]:
-                changed = await self._refresh(self._partners[name], self._records[name])
+                changed = await self._reload(name)
         if changed:
             await self._notifier.changed()
 
+    async def _reload(self, name: str) -> bool:
+        """Take ``name``'s stored record and entries; True if what it publishes changed."""
+        try:
+            stored, entries = await self._store.partner(name)
+        except StoreError as e:
+            log.error("partner %s: %s", name, e)
+            return False
+        partner, before = self._partners[name], self._records[name]
+        record = self._reconcile(partner, stored)
+        self._records[name] = record
+        self._retry_at.pop(name, None)
+        if entries == self._entries[name] and self._origin(partner, before) == self._origin(
+            partner, record
+        ):
+            return False
+        self._entries[name] = entries
+        self._invalidate(name)
+        return True
+
+    # --- fetching -------------------------------------------------------------------------
+
+    async def refresh_all(self) -> None:
+        """Fetch every partner once, concurrently (the per-host limit applies)."""
+        await asyncio.gather(*(self.refresh(name) for name in self._partners))
+
+    async def refresh(self, name: str, *, when_due: bool = False) -> None:
+        """Fetch one partner now (a gone one is not fetched; nor one another replica is
+        fetching at this moment). With ``when_due``, only if the store says it is due and
+        its host has room, as the background loop does. Its failures end up in
+        ``status()``, not here; ``on_change`` is called if ``posts()`` changed."""
+        if name not in self._partners:
+            raise KeyError(f"no partner named {name!r}")
+        if not self._started:
+            raise RuntimeError("Aggregator.start() first")
+        await self._attempt(name, force=not when_due)
+
+    async def _attempt(self, name: str, *, force: bool) -> None:
+        """Claim ``name`` in the store, and refresh it if this replica got it. ``force``:
+        whether or not it is due (an explicit refresh); the host limit still applies."""
+        partner = self._partners[name]
+        host = host_of(self._records[name].url)
+        slots = self._host_slots.setdefault(
+            host, asyncio.Semaphore(self._config.aggregator.per_host)
+        )
+        changed = False
+        with self._notifier.in_flight():
+            async with self._locks[name], slots:
+                while True:
+                    claim = await self._store.claim(
+                        _fresh(partner.config, self._now()), force=force
+                    )
+                    if not (force and claim.host_full):
+                        break
+                    await self._sleep(HOST_RETRY)  # wait for a slot on another replica
+                if not claim.granted:
+                    changed = await self._refused(name, claim)
+                else:
+                    if claim.took_over:
+                        log.warning("partner %s: took over a lease that was not released", name)
+                    changed = await self._refresh(partner, await self._sync(name, claim))
+        if changed:
+            await self._notifier.changed()
+
+    async def _refused(self, name: str, claim: Claim) -> bool:
+        """Another replica has ``name``, or the store says it is not due yet."""
+        changed = claim.record != self._records[name] and await self._reload(name)
+        self._retry_at[name] = claim.retry_at
+        return changed
+
+    async def _sync(self, name: str, claim: Claim) -> PartnerRecord:
+        """The record to fetch with: the stored one. If another replica fetched since this
+        one last looked, its entries are read too, as the merge starts from them."""
+        self._retry_at.pop(name, None)
+        record = self._reconcile(self._partners[name], claim.record)
+        held = self._records[name]
+        self._records[name] = record
+        if record.last_fetch != held.last_fetch or record.fingerprint != held.fingerprint:
+            _, self._entries[name] = await self._store.partner(name)
+            self._invalidate(name)
+        return record
+
     async def _refresh(self, partner: _Partner, record: PartnerRecord) -> bool:
         name = partner.config.name
-        if record.state == State.GONE:
-            return False
         now = self._now()
         result: FetchResult | None = None
         parsed: CleanFeed | None = None
@@ -290,7 +393,12 @@ class Aggregator:
         new = self._next_record(record, outcome, result, parsed, merged, fingerprint, now)
         try:
             upserts, deletes = (merged.upserts, merged.deletes) if merged else ((), ())
-            await self._in_io(self._save, new, upserts, deletes)
+            await self._store.save(new, upserts, deletes)
+        except LeaseLost:
+            # This fetch outlived its lease; another replica's replaces it
+            # (docs/deploy.md "Replicas").
+            log.warning("partner %s: the lease ended before the fetch did; outcome dropped", name)
+            return await self._reload(name)
         except StoreError as e:
             log.error("partner %s: %s", name, e)
             new = replace(new, last_error=str(e))
@@ -304,12 +412,6 @@ class Aggregator:
             self._invalidate(name)
             return True
         return False
-
-    def _save(self, record: PartnerRecord, upserts: Any, deletes: Any) -> None:
-        """In the store's thread."""
-        if self._store is None:
-            raise StoreError(self._config.aggregator.store, "the aggregator is stopped")
-        self._store.save(record, upserts, deletes)
 
     def _fingerprint(self, body: bytes) -> str:
         """What makes a merge give the same entries: the body and the settings merge uses."""
@@ -451,11 +553,6 @@ class Aggregator:
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
 
-    async def _in_io(self, func: Callable[..., _T], *args: Any) -> _T:
-        if self._io is None:  # stop() ran while a refresh was on its way
-            raise StoreError(self._config.aggregator.store, "the aggregator is stopped")
-        return await asyncio.get_running_loop().run_in_executor(self._io, func, *args)
-
 
 @dataclass(frozen=True, slots=True)
 class _Published:
@@ -466,16 +563,9 @@ class _Published:
     posts: dict[str, Post]  # by entry key, in the order of ``entries``
 
 
-def _fresh(partner: PartnerConfig) -> PartnerRecord:
-    return PartnerRecord(name=partner.name, config_url=partner.url, url=partner.url)
-
-
-def _first_fetch(record: PartnerRecord, now: datetime) -> PartnerRecord:
-    """When to fetch first after start: now, unless gone or asked to wait."""
-    if record.state == State.GONE:
-        return replace(record, next_fetch=None)
-    waiting = record.state == State.BACKOFF and record.next_fetch and record.next_fetch > now
-    return record if waiting else replace(record, next_fetch=now)
+def _fresh(partner: PartnerConfig, now: datetime | None = None) -> PartnerRecord:
+    """A partner never fetched (from its configured URL): due ``now``."""
+    return PartnerRecord(name=partner.name, config_url=partner.url, url=partner.url, next_fetch=now)
 
 
 def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> PartnerStatus:

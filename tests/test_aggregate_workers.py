@@ -1,109 +1,18 @@
-"""state.py (the SQLite store) and workers.py (parsing in worker processes)."""
+"""workers.py: parsing in worker processes."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
-import sqlite3
-from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from feedsvc.aggregate.clean import CleanEntry, Unchanged
-from feedsvc.aggregate.merge import StoredEntry
-from feedsvc.aggregate.state import SCHEMA_VERSION, PartnerRecord, Store
 from feedsvc.aggregate.workers import WORKER_NICENESS, ParserPool
-from feedsvc.errors import FeedParseError, StoreError
-from feedsvc.model import Author
+from feedsvc.errors import FeedParseError
 
-WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
 RSS = b'<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>'
-
-
-def stored(n: int) -> StoredEntry:
-    return StoredEntry(
-        key=f"id:urn:{n}",
-        id=f"urn:{n}",
-        link=f"https://p.example/{n}",
-        title=f"Entry {n} – ünïcode",
-        summary="s",
-        content_html="<p>c</p>",
-        published=WHEN,
-        updated=WHEN,
-        first_seen=WHEN,
-        lang=None,
-        authors=(Author("Ann", "ann@p.example", None), Author("Bo")),
-        tags=("a", "b"),
-        image_url="https://p.example/i.png",
-    )
-
-
-RECORD = PartnerRecord(
-    name="p",
-    config_url="https://p.example/old",
-    url="https://p.example/new",
-    etag='"x"',
-    last_modified="Wed, 21 Oct 2015 07:28:00 GMT",
-    state="backoff",
-    last_status=429,
-    last_error="slow down",
-    bozo="malformed XML",
-    failures=3,
-    last_fetch=WHEN,
-    last_success=WHEN,
-    next_fetch=WHEN,
-    pending_url="https://p.example/newer",
-    pending_count=1,
-    moved_at=WHEN,
-    moved_from="https://p.example/old",
-    feed_link="https://p.example/",
-    fingerprint="abc",
-    id_memory=(("https://p.example/1", "urn:1"),),
-    unstable_ids=True,
-)
-
-
-def test_records_and_entries_round_trip_exactly(tmp_path):
-    path = str(tmp_path / "deep" / "folder" / "store.sqlite3")  # folders are created
-    store = Store.open(path)
-    store.save(RECORD, [stored(1), stored(2)])
-    store.save(replace(RECORD, failures=4), [replace(stored(2), title="new")], ["id:urn:1"])
-    store.close()
-    store = Store.open(path)
-    try:
-        assert store.partners() == {"p": replace(RECORD, failures=4)}
-        assert store.entries() == {"p": {"id:urn:2": replace(stored(2), title="new")}}
-    finally:
-        store.close()
-
-
-def test_the_store_is_wal_and_versioned(tmp_path):
-    path = str(tmp_path / "s.sqlite3")
-    Store.open(path).close()
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    finally:
-        db.close()
-
-
-def test_a_store_from_a_newer_feedsvc_is_refused(tmp_path):
-    path = str(tmp_path / "s.sqlite3")
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    db.close()
-    with pytest.raises(StoreError, match="newer feedsvc"):
-        Store.open(path)
-
-
-def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path):
-    path = tmp_path / "s.sqlite3"
-    path.write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(StoreError, match=str(path)):
-        Store.open(str(path))
 
 
 # --- parsing in worker processes ----------------------------------------------------------
