@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 import brotli
 import pytest
 from factories import make_build_status
+from yarl import URL
 
 from feedsvc.model import Problem
 from feedsvc.status import BuildStatus, SourceStatus
 from feedsvc.store import Snapshot, SnapshotRef, make_resource
 from feedsvc.web import SNAPSHOT_REF, create_app
+from feedsvc.web.app import EveryPath
 from feedsvc.web.negotiation import choose_coding, parse_accept_encoding, prefers_html, weights
 
 UPDATED = datetime(2022, 9, 1, 12, 30, 15, tzinfo=UTC)
@@ -244,6 +246,49 @@ async def test_wrong_method_on_an_unknown_path_is_404(client):
 async def test_a_trailing_slash_is_another_path(client):
     assert (await client.get("/healthz/")).status == 404
     assert (await client.get("/feed.atom/")).status == 404
+
+
+# Which handler answers which request: the routes of create_app, pinned so that a change of
+# how the catch-all is routed (or an aiohttp upgrade) cannot move a path silently. A 404 or
+# 405 in our body shape shows our handler answered, not the router's own error.
+ROUTING = [
+    ("GET", "/", 200, "<!DOCTYPE html>"),
+    ("GET", "/feed.atom", 200, "<?xml"),
+    ("GET", "/category/children-and-youth.json", 200, '{"version"'),
+    ("GET", "/healthz", 200, "ok"),
+    ("GET", "/status", 200, "{"),
+    ("GET", "/nope", 404, "404 Not Found: no feed at /nope "),
+    ("GET", "/x/y/z", 404, "404 Not Found: no feed at /x/y/z "),
+    ("GET", "/status/x", 404, "404 Not Found: no feed at /status/x "),
+    ("GET", "/healthz%2F", 404, "404 Not Found: no feed at /healthz%2F "),
+    ("GET", "/a%0Ab", 404, "404 Not Found: no feed at /a\nb "),
+    ("GET", "/caf%C3%A9", 404, "404 Not Found: no feed at /café "),
+    ("GET", "/%", 404, "404 Not Found: no feed at /%25 "),
+    ("GET", "/" + "a" * 5000, 404, "404 Not Found: no feed at /aaa"),
+    ("DELETE", "/", 405, "405 Method Not Allowed: DELETE is not allowed on /;"),
+    ("DELETE", "/healthz", 405, "405 Method Not Allowed: DELETE is not allowed on /healthz;"),
+    ("PURGE", "/feed.atom", 405, "405 Method Not Allowed: PURGE is not allowed on /feed.atom;"),
+    ("DELETE", "/a%0Ab", 404, "404 Not Found: no feed at /a\nb "),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "start"), ROUTING)
+async def test_every_path_reaches_its_handler(client, method, path, status, start):
+    response = await client.request(method, path, headers={"Accept-Encoding": "identity"})
+    assert response.status == status
+    assert (await response.text()).startswith(start)
+
+
+def test_the_catch_all_is_an_ordinary_public_resource(ref):
+    app = create_app(ref)
+    (every_path,) = [r for r in app.router.resources() if isinstance(r, EveryPath)]
+    assert every_path.canonical == "/"
+    assert every_path.raw_match("/any/thing")
+    assert every_path.get_info() == {"path": "/"}
+    assert every_path.url_for(path="/feed.atom") == URL("/feed.atom")
+    assert [route.method for route in every_path] == ["*"]
+    with pytest.raises(RuntimeError, match="not a prefix"):
+        every_path.add_prefix("/sub")
 
 
 async def test_unexpected_error_is_500_in_the_same_shape_and_logged(aiohttp_client, caplog):

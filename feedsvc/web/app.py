@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from yarl import URL
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.status import BuildStatus, ServiceStatus
@@ -18,28 +19,54 @@ from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
 from feedsvc.websub import WebSub
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The box holding what is served; background tasks (live updates) swap ref.current.
 SNAPSHOT_REF = web.AppKey("snapshot_ref", SnapshotRef)
 
 
-class EveryPath(web.PlainResource):
-    """A route resource matching every path: the current snapshot decides what exists.
+class EveryPath(web.AbstractResource):
+    """The catch-all: a resource that takes every path and every method, for the current
+    snapshot decides what exists (feeds, "/", "/feeds.opml").
 
     The paths served change with each snapshot (a new category brings new feeds), so they
-    cannot be routes fixed at start-up. A ``/{path:.*}`` DynamicResource would do, but
-    runs a regex and builds a match dict per request, ~0.6 µs of the hot path; matching
-    unconditionally (aiohttp's ``_match`` hook) costs nothing. The router tries it last,
+    cannot be routes fixed at start-up. A ``/{path:.*}`` variable route would do, but runs a
+    regex and unquotes the path into a match dict on every request, on the hot path
+    (bench/routing.py). This implements aiohttp's public ``AbstractResource`` interface
+    instead (``register_resource`` is for custom resources), so an upgrade that changes
+    aiohttp's internals cannot silently change routing; tests/test_http.py pins which
+    handler answers which path. Its canonical path is "/", so the router tries it last,
     after every more specific path (/healthz, /status).
     """
 
-    def __init__(self) -> None:
-        super().__init__("/")
+    def __init__(self, handler: Handler) -> None:
+        super().__init__()
+        self._route = web.ResourceRoute(hdrs.METH_ANY, handler, self)
 
-    def _match(self, path: str) -> dict[str, str] | None:
-        return {}
+    @property
+    def canonical(self) -> str:
+        return "/"
+
+    def url_for(self, **kwargs: str) -> URL:
+        return URL.build(path=kwargs.get("path", "/"))
+
+    async def resolve(self, request: web.Request) -> tuple[web.UrlMappingMatchInfo, set[str]]:
+        return web.UrlMappingMatchInfo({}, self._route), {hdrs.METH_ANY}
+
+    def add_prefix(self, prefix: str) -> None:
+        raise RuntimeError("the catch-all serves the whole application, not a prefix of it")
+
+    # aiohttp types this as its private _InfoDict, a TypedDict whose "path" is this str.
+    def get_info(self) -> dict[str, str]:  # type: ignore[override]
+        return {"path": "/"}
 
     def raw_match(self, path: str) -> bool:
         return True
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[web.AbstractRoute]:
+        return iter((self._route,))
 
 
 def create_app(
@@ -71,9 +98,7 @@ def create_app(
     if websub is not None:
         websub.add_routes(app)
     # Feeds, "/" and "/feeds.opml": whatever paths the current snapshot holds.
-    every_path = EveryPath()
-    app.router.register_resource(every_path)
-    every_path.add_route("*", guard(handlers.resource))
+    app.router.register_resource(EveryPath(guard(handlers.resource)))
     return app
 
 
