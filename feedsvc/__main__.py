@@ -68,61 +68,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
-    import asyncio
     import functools
-    import signal
-    from collections.abc import AsyncIterator
 
     from aiohttp import web
 
-    from feedsvc.live import Publisher
-    from feedsvc.warm import snapshot_file
-    from feedsvc.web.app import create_app
+    from feedsvc.service import create_service
 
-    publisher = Publisher(
-        config,
-        load_config=functools.partial(load_config, args.config, _overrides(args)),
-        snapshot_file=snapshot_file(config),
+    app = create_service(
+        config, load_config=functools.partial(load_config, args.config, _overrides(args))
     )
-    ref = publisher.warm_start() or publisher.build()
-    status = ref.current.status
-    log.info(
-        "serving %d posts in %d feeds (%d skipped) at %s",
-        status.posts,
-        status.feeds,
-        len(status.skipped),
-        config.public_url,
-    )
-    for problem in status.skipped:
-        log.warning("skipped %s", problem)
-    if config.server.webhook_token_env and not publisher.webhook_token():
-        log.warning(
-            "server.webhook_token_env names %s, which is unset or empty: "
-            "POST /hooks/rebuild is off",
-            config.server.webhook_token_env,
-        )
-    websub = None
-    if config.websub.hubs:
-        from feedsvc.websub import WebSub
-
-        websub = WebSub(config, ref)
-        publisher.add_rebuild_listener(websub.rebuilt)
-    app = create_app(ref, status=publisher.status, rebuilder=publisher, websub=websub)
-    if websub is not None:
-        # Started before the Publisher, stopped after it: no rebuild finds it closed.
-        app.cleanup_ctx.append(websub.lifespan)
-    app.cleanup_ctx.append(publisher.lifespan)
-
-    async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
-        # SIGHUP re-reads the config and every source (docs/config.md "Live updates"); the Publisher
-        # does the work.
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, publisher.request_reload)
-        yield
-        loop.remove_signal_handler(signal.SIGHUP)
-
-    if hasattr(signal, "SIGHUP"):  # not on Windows
-        app.cleanup_ctx.append(reload_on_sighup)
     web.run_app(
         app,
         host=config.server.host,

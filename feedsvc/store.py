@@ -275,3 +275,16 @@ class SnapshotRef:
 
     def __init__(self, current: Snapshot) -> None:
         self.current = current
+
+
+def changed_paths(before: Snapshot, after: Snapshot) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(paths whose bytes differ in ``after`` or that are new, paths ``after`` no longer
+    serves), each sorted. A resource a rebuild kept is the same object: no bytes compared."""
+    old = before.resources
+    changed = []
+    for path, resource in after.resources.items():
+        kept = old.get(path)
+        if kept is not resource and (kept is None or kept.identity.etag != resource.identity.etag):
+            changed.append(path)
+    removed = [path for path in old if path not in after.resources]
+    return tuple(sorted(changed)), tuple(sorted(removed))

@@ -4,9 +4,7 @@ touch, and keeps the last good output when a post or the folder goes bad."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import AsyncIterator
 
 import feedparser
 import pytest
@@ -22,8 +20,8 @@ from live_support import (
 )
 
 import feedsvc.live.watch as watch_module
-from feedsvc.live import Publisher
-from feedsvc.web.app import create_app
+from feedsvc.live import Publisher, Rebuilt
+from feedsvc.service import PUBLISHER, create_service
 
 
 @pytest.fixture
@@ -32,14 +30,11 @@ def site(tmp_path) -> Site:
 
 
 @pytest.fixture
-async def running(site: Site) -> AsyncIterator[Publisher]:
-    publisher = Publisher(site.config(), workers=1)
-    publisher.build()
-    await publisher.start()
-    try:
-        yield publisher
-    finally:
-        await publisher.stop()
+async def running(site: Site, aiohttp_client) -> Publisher:
+    """The Publisher of the service as `feedsvc serve` wires it, serving (watchers on)."""
+    app = create_service(site.config(), workers=1)
+    await aiohttp_client(app)
+    return app[PUBLISHER]
 
 
 def titles(publisher: Publisher, path: str) -> list[str]:
@@ -77,24 +72,19 @@ async def test_an_edit_re_renders_exactly_the_feeds_the_post_is_in(running, site
 
 
 async def test_served_etags_change_only_for_touched_feeds(site, aiohttp_client):
-    publisher = Publisher(site.config(), workers=1)
-    client = await aiohttp_client(create_app(publisher.build(), status=publisher.status))
-    await publisher.start()
-    try:
-        untouched = (await client.get("/lang/en.atom")).headers["ETag"]
-        touched = (await client.get("/lang/es.atom")).headers["ETag"]
-        site.write_post("es/d.md", post_text("Post d, edited", "es", ["Policy"], "2024-03-01"))
+    client = await aiohttp_client(create_service(site.config(), workers=1))
+    untouched = (await client.get("/lang/en.atom")).headers["ETag"]
+    touched = (await client.get("/lang/es.atom")).headers["ETag"]
+    site.write_post("es/d.md", post_text("Post d, edited", "es", ["Policy"], "2024-03-01"))
 
-        async def es_changed() -> bool:
-            return (await client.get("/lang/es.atom")).headers["ETag"] != touched
+    async def es_changed() -> bool:
+        return (await client.get("/lang/es.atom")).headers["ETag"] != touched
 
-        await until(es_changed, what="the edit to be served")
-        again = await client.get("/lang/en.atom", headers={"If-None-Match": untouched})
-        assert again.status == 304
-        status = await (await client.get("/status")).json()
-        assert status["last_rebuild"]["feeds_rendered"] == 5
-    finally:
-        await publisher.stop()
+    await until(es_changed, what="the edit to be served")
+    again = await client.get("/lang/en.atom", headers={"If-None-Match": untouched})
+    assert again.status == 304
+    status = await (await client.get("/status")).json()
+    assert status["last_rebuild"]["feeds_rendered"] == 5
 
 
 async def test_an_added_post_appears_in_new_and_existing_feeds(running, site):
@@ -276,16 +266,34 @@ async def test_a_failing_rebuild_keeps_the_last_good_feeds_and_the_next_catches_
     assert publisher.status().rebuild_error is None
 
 
-async def test_a_watcher_that_dies_is_logged_and_shown_on_status(tmp_path, caplog):
+async def test_listeners_hear_which_documents_each_rebuild_changed(tmp_path, caplog):
     site = write_site(tmp_path)
+    heard: list[Rebuilt] = []
+
+    def broken(rebuilt: Rebuilt) -> None:
+        raise RuntimeError("a listener's bug")
+
     publisher = Publisher(site.config(), workers=1)
+    publisher.add_rebuild_listener(broken)
+    publisher.add_rebuild_listener(heard.append)
     publisher.build()
+    first = publisher.ref.current
+    site.write_post(
+        "es/c.md", post_text("Post c", "es", ["Labor Trafficking"], "2024-02-14", "New.")
+    )
+    (site.posts / "es" / "d.md").unlink()  # the last post of March in Spanish × Policy
+    await publisher.rebuild(trigger="test")
 
-    async def watcher_that_breaks() -> None:
-        raise ValueError("inotify said something odd")
+    (rebuilt,) = heard  # the broken listener did not keep the next one from hearing
+    assert "a listener's bug" in caplog.text
+    assert rebuilt.previous is first
+    assert rebuilt.snapshot is publisher.ref.current
+    assert rebuilt.trigger == "test"
+    assert "/lang/es.atom" in rebuilt.changed and "/lang/es.json" in rebuilt.changed
+    assert "/lang/en.atom" not in rebuilt.changed  # untouched: same bytes
+    assert "/lang/es/category/policy.atom" in rebuilt.removed
+    assert not set(rebuilt.changed) & set(rebuilt.removed)
+    assert list(rebuilt.changed) == sorted(rebuilt.changed)
 
-    task = asyncio.get_running_loop().create_task(watcher_that_breaks())
-    await asyncio.gather(task, return_exceptions=True)
-    publisher._source_task_ended("posts", task)
-    assert "inotify said something odd" in source_status(publisher).watch_error
-    assert "watching stopped" in caplog.text
+    await publisher.rebuild(trigger="again")  # nothing changed: no swap, nothing heard
+    assert len(heard) == 1

@@ -204,3 +204,26 @@ def test_a_source_unreachable_at_start_up_is_reported_and_the_site_still_builds(
     status = source_status(publisher, "down")
     assert status.error
     assert status.posts == 0
+
+
+async def test_a_timer_that_dies_is_logged_and_shown_on_status(tmp_path, caplog):
+    config = parse_config(
+        {
+            "site": SITE,
+            "sources": [{"type": "json", "name": "down", "url": "http://127.0.0.1:9/doc"}],
+        },
+        base_dir=tmp_path,
+    )
+
+    async def sleep_that_breaks(seconds: float) -> None:
+        raise ValueError("the clock said something odd")
+
+    publisher = Publisher(config, workers=1, sleep=sleep_that_breaks)
+    await publisher.build_async()
+    await publisher.start()
+    try:
+        error = await until(lambda: source_status(publisher, "down").watch_error)
+    finally:
+        await publisher.stop()
+    assert "the clock said something odd" in error
+    assert "watching stopped" in caplog.text

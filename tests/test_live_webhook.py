@@ -9,8 +9,7 @@ import threading
 import pytest
 from live_support import etags, post_text, until, write_site
 
-from feedsvc.live import Publisher
-from feedsvc.web.app import create_app
+from feedsvc.service import PUBLISHER, create_service
 from feedsvc.web.hooks import MAX_BODY
 
 TOKEN = "0123456789abcdef-live-test-token"
@@ -20,7 +19,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def site(tmp_path, monkeypatch):
     monkeypatch.setenv("FEEDSVC_HOOK_TOKEN", TOKEN)
-    site = write_site(tmp_path)
+    site = write_site(tmp_path, extra='watch = "off"')  # only the webhook rebuilds
     with site.config_file.open("a") as config:
         config.write('\n[server]\nwebhook_token_env = "FEEDSVC_HOOK_TOKEN"\n')
     return site
@@ -28,16 +27,9 @@ def site(tmp_path, monkeypatch):
 
 @pytest.fixture
 async def hooked(site, aiohttp_client):
-    # schedule=False: no watcher, so only the webhook rebuilds.
-    publisher = Publisher(site.config(), workers=1)
-    client = await aiohttp_client(
-        create_app(publisher.build(), status=publisher.status, rebuilder=publisher)
-    )
-    await publisher.start(schedule=False)
-    try:
-        yield publisher, client
-    finally:
-        await publisher.stop()
+    app = create_service(site.config(), workers=1)
+    client = await aiohttp_client(app)
+    return app[PUBLISHER], client
 
 
 async def test_the_right_token_rebuilds_and_answers_202(hooked, site):
@@ -126,9 +118,9 @@ async def test_source_names_one_source_and_an_unknown_one_is_400(hooked):
 
 
 async def test_without_a_configured_token_the_webhook_is_404(tmp_path, aiohttp_client):
-    site = write_site(tmp_path)
-    publisher = Publisher(site.config(), workers=1)
-    client = await aiohttp_client(create_app(publisher.build(), rebuilder=publisher))
+    site = write_site(tmp_path, extra='watch = "off"')
+    app = create_service(site.config(), workers=1)
+    publisher, client = app[PUBLISHER], await aiohttp_client(app)
     response = await client.post("/hooks/rebuild", headers=AUTH)
     assert response.status == 404
     assert publisher.status().webhook == "disabled"
@@ -147,7 +139,8 @@ async def test_calls_during_a_slow_rebuild_coalesce_into_one_more(hooked, site):
     entered = threading.Event()
     release = threading.Event()
     reads = []
-    read_local = publisher._read_local
+    source_reads = publisher._reads  # a seam: a read that waits to be released
+    read_local = source_reads._read_local
 
     def slow_read(source):
         reads.append(source.name)
@@ -155,7 +148,7 @@ async def test_calls_during_a_slow_rebuild_coalesce_into_one_more(hooked, site):
         assert release.wait(10), "the test never released the read"
         return read_local(source)
 
-    publisher._read_local = slow_read  # read_sources calls it in a thread
+    source_reads._read_local = slow_read  # read_sources calls it in a thread
 
     first = await client.post("/hooks/rebuild", headers=AUTH)
     assert first.status == 202

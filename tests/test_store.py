@@ -20,6 +20,7 @@ from feedsvc.store import (
     IDENTITY,
     Snapshot,
     SnapshotRef,
+    changed_paths,
     http_date,
     make_resource,
     strong_etag,
@@ -157,3 +158,16 @@ def test_snapshot_ref_swaps_atomically():
     assert ref.current is first
     ref.current = second
     assert ref.current is second
+
+
+def test_changed_paths_compares_bytes_not_objects():
+    kept = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    same_bytes = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    edited = make_resource(BODY + b"<!-- edited -->", ATOM, UPDATED, 300, cors=True)
+    before = Snapshot({"/a.atom": kept, "/b.atom": kept, "/c.atom": kept}, make_build_status())
+    after = Snapshot(
+        {"/a.atom": kept, "/b.atom": same_bytes, "/c.atom": edited, "/new.atom": kept},
+        make_build_status(),
+    )
+    assert changed_paths(before, after) == (("/c.atom", "/new.atom"), ())
+    assert changed_paths(after, before) == (("/c.atom",), ("/new.atom",))

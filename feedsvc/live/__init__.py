@@ -1,6 +1,6 @@
-"""Live updates (docs/architecture.md "Live updates"): the Publisher keeps what is served current
-while serving goes on."""
+"""Live updates (docs/architecture.md "Live updates"): the Publisher keeps what is served
+current while serving goes on, and tells its listeners what each rebuild changed."""
 
-from feedsvc.live.publisher import Publisher
+from feedsvc.live.publisher import Publisher, RebuildListener, Rebuilt
 
-__all__ = ["Publisher"]
+__all__ = ["Publisher", "RebuildListener", "Rebuilt"]

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,10 +37,11 @@ from aiohttp import hdrs, web
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config
 from feedsvc.errors import FetchError, HubRequestError, StoreError
+from feedsvc.live import Rebuilt
 from feedsvc.remote.addresses import AddressPolicy, host_literal
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
 from feedsvc.status import HubStatus, TopicStatus, WebsubFailure
-from feedsvc.store import Snapshot, SnapshotRef
+from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import error_response
 from feedsvc.websub.protocol import (
     SUBSCRIBE,
@@ -54,7 +55,7 @@ from feedsvc.websub.protocol import (
 )
 from feedsvc.websub.store import SqliteSubscriptions, Subscription, SubscriptionStore
 
-__all__ = ["PATH", "Hub", "changed_feeds", "websub_fetch_policy"]
+__all__ = ["PATH", "Hub", "websub_fetch_policy"]
 
 log = logging.getLogger("feedsvc.websub")
 
@@ -83,20 +84,6 @@ def websub_fetch_policy(config: Config) -> FetchPolicy:
         user_agent=user_agent(config.site.url),
         per_host_limit=websub.per_host,
     )
-
-
-def changed_feeds(old: Snapshot, new: Snapshot, paths: Iterable[str]) -> list[str]:
-    """Of ``paths``, those whose identity bytes differ between the two snapshots (or that
-    appeared): only a change of bytes is news (W3C WebSub §6)."""
-    changed = []
-    for path in paths:
-        after = new.resources.get(path)
-        if after is None:
-            continue
-        before = old.resources.get(path)
-        if before is None or before.identity.etag != after.identity.etag:
-            changed.append(path)
-    return changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,12 +300,15 @@ class Hub:
 
     # --- content distribution (§7) --------------------------------------------------------
 
-    def rebuilt(self, old: Snapshot, new: Snapshot) -> None:
+    def rebuilt(self, rebuilt: Rebuilt) -> None:
         """After a rebuild: every active subscriber of a feed whose bytes changed gets the
-        new document, in the background (never on the request path)."""
+        new document, in the background (never on the request path). Only a change of
+        bytes is news (W3C WebSub §6)."""
         topics = {self._path(topic): topic for topic in self._active}
-        for path in changed_feeds(old, new, topics):
-            resource = new.resources[path]
+        for path in rebuilt.changed:
+            if path not in topics:
+                continue
+            resource = rebuilt.snapshot.resources[path]
             content = _Content(
                 topics[path], resource.identity.body, resource.content_type, resource.links
             )

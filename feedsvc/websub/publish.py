@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config
 from feedsvc.errors import FetchError
+from feedsvc.live import Rebuilt
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import ExternalHubStatus, WebsubFailure
-from feedsvc.store import Snapshot
-from feedsvc.websub.hub import RECENT_FAILURES, changed_feeds, websub_fetch_policy
+from feedsvc.websub.hub import RECENT_FAILURES, websub_fetch_policy
 from feedsvc.websub.protocol import retry_delay
 
 __all__ = ["ExternalHubs"]
@@ -90,10 +90,11 @@ class ExternalHubs:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def rebuilt(self, old: Snapshot, new: Snapshot) -> None:
+    def rebuilt(self, rebuilt: Rebuilt) -> None:
         """After a rebuild: publish every feed whose bytes changed to every external hub."""
-        feeds = [path for path, resource in new.resources.items() if resource.links]
-        for path in changed_feeds(old, new, feeds):
+        for path in rebuilt.changed:
+            if not rebuilt.snapshot.resources[path].links:
+                continue  # not a feed (the index page, the OPML)
             topic = self._public_url + path.lstrip("/")
             for hub in self._hubs:
                 key = (hub, topic)

@@ -11,8 +11,9 @@ from aiohttp import web
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config
+from feedsvc.live import Rebuilt
 from feedsvc.status import WebsubStatus
-from feedsvc.store import Snapshot, SnapshotRef
+from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import guard_async
 from feedsvc.websub.hub import PATH, Hub
 from feedsvc.websub.publish import ExternalHubs
@@ -66,11 +67,11 @@ class WebSub:
         if self.hub is not None:
             app.router.add_route("*", PATH, guard_async(self.hub.handle))
 
-    def rebuilt(self, old: Snapshot, new: Snapshot) -> None:
+    def rebuilt(self, rebuilt: Rebuilt) -> None:
         if self.hub is not None:
-            self.hub.rebuilt(old, new)
+            self.hub.rebuilt(rebuilt)
         if self.external is not None:
-            self.external.rebuilt(old, new)
+            self.external.rebuilt(rebuilt)
 
     def status(self) -> WebsubStatus:
         return WebsubStatus(
