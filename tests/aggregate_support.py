@@ -1,7 +1,6 @@
 """Helpers for the aggregator's tests: a config, a clock, feed documents, a partner server.
 
-    feed_server = pytest.fixture(feed_server_fixture)     # in a test module
-    async def test_x(feed_server, tmp_path):
+    async def test_x(feed_server, tmp_path):                # feed_server: tests/conftest.py
         feed_server.serve("/a.xml", rss_feed([item(1)]))
         config = make_config(tmp_path, [partner("a", feed_server.url("/a.xml"))])
         async with running(config) as agg:
@@ -212,10 +211,3 @@ class FeedServer:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._dispatch)
         return app
-
-
-async def feed_server_fixture(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> FeedServer:
-    """``feed_server = pytest.fixture(feed_server_fixture)`` gives a test a FeedServer."""
-    feeds = FeedServer()
-    feeds.server = await aiohttp_server(feeds.app(), host="127.0.0.1")
-    return feeds

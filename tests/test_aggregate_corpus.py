@@ -15,8 +15,7 @@ from pathlib import Path
 
 import feedparser
 import jsonschema
-import pytest
-from aggregate_support import feed_server_fixture, make_config, partner, running
+from aggregate_support import make_config, partner, running
 from aiohttp import web
 from corpus_support import corpus_files, corpus_headers
 from lxml import etree
@@ -32,8 +31,6 @@ PARTNERS = 8
 # Of the headers a corpus document declares, only these are served (others would change
 # what the fetcher does with the body, e.g. a Content-Encoding it does not have).
 _SERVED_HEADERS = ("content-type", "content-language")
-
-feed_server = pytest.fixture(feed_server_fixture)
 
 
 def _headers(body: bytes) -> dict[str, str]:

@@ -12,14 +12,11 @@ import asyncio
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
-import pytest
-from aggregate_support import FakeClock, feed_server_fixture, item, make_config, partner, rss_feed
+from aggregate_support import FakeClock, item, make_config, partner, rss_feed
 from aiohttp import web
 
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.aggregate.state import PartnerRecord, open_store
-
-feed_server = pytest.fixture(feed_server_fixture)
 
 INTERVAL = 15 * 60
 LEASE = 120  # the default aggregator.lease, in seconds

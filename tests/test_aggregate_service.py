@@ -14,7 +14,6 @@ from aggregate_support import (
     START,
     FakeClock,
     atom_feed,
-    feed_server_fixture,
     item,
     json_feed,
     make_config,
@@ -28,8 +27,6 @@ from aiohttp import web
 from feedsvc.aggregate import clean as clean_module
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.model import Category, Origin
-
-feed_server = pytest.fixture(feed_server_fixture)
 
 INTERVAL = 15 * 60  # the default aggregator.interval
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from aggregate_support import SITE, atom_feed, feed_server_fixture, item, json_feed, rss_feed
+from aggregate_support import SITE, atom_feed, item, json_feed, rss_feed
 from lxml import etree
 from schemas import validate_jsonfeed
 
@@ -19,7 +19,6 @@ from feedsvc.configfile import parse_config
 from feedsvc.live import Publisher
 from feedsvc.web.app import create_app
 
-feed_server = pytest.fixture(feed_server_fixture)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 

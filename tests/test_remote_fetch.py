@@ -8,7 +8,7 @@ import socket
 import struct
 import tracemalloc
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import brotli
@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
+from server_support import SEEN, Handler
 
 from feedsvc.errors import (
     AddressRefused,
@@ -40,29 +41,6 @@ FEED = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t
 ETAG = '"v1"'
 LAST_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
 OPEN = FetchPolicy(allow_private_addresses=True, total_timeout=5.0)
-SEEN = web.AppKey("seen", list[web.Request])
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ServerFactory = Callable[..., Awaitable[TestServer]]
-
-
-@pytest.fixture
-def serve(aiohttp_server: ServerFactory) -> Callable[..., Awaitable[TestServer]]:
-    """Start a server with the given routes; ``server.app[SEEN]`` lists requests it got."""
-
-    async def start(routes: dict[str, Handler], host: str = "127.0.0.1") -> TestServer:
-        @web.middleware
-        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-            request.app[SEEN].append(request)
-            return await handler(request)
-
-        app = web.Application(middlewares=[record])
-        app[SEEN] = []
-        for path, handler in routes.items():
-            app.router.add_get(path, handler)
-        return await aiohttp_server(app, host=host)
-
-    return start
 
 
 def url(server: TestServer, path: str = "/feed") -> str:

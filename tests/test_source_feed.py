@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_support import SEEN
 from source_support import (
-    SEEN,
     by_title,
-    config_fixture,
-    fetcher_fixture,
     normalize,
-    serve_fixture,
     static,
 )
 
@@ -23,10 +20,6 @@ from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Severity
 from feedsvc.sources import SOURCE_TYPES, read_remote_source
 from feedsvc.sources.feed import read_feed
-
-config = pytest.fixture(config_fixture)
-fetcher = pytest.fixture(fetcher_fixture)
-serve = pytest.fixture(serve_fixture)
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">

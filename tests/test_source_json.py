@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_support import SEEN
 from source_support import (
-    SEEN,
     by_title,
-    config_fixture,
-    fetcher_fixture,
     normalize,
-    serve_fixture,
     static,
 )
 
@@ -23,10 +20,6 @@ from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.sources import SOURCE_TYPES
 from feedsvc.sources.jsonfile import read_json
-
-config = pytest.fixture(config_fixture)
-fetcher = pytest.fixture(fetcher_fixture)
-serve = pytest.fixture(serve_fixture)
 
 JSON_FEED: dict[str, Any] = {
     "version": "https://jsonfeed.org/version/1.1",

@@ -21,13 +21,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from server_support import SEEN
 from source_support import (
-    SEEN,
     by_title,
-    config_fixture,
-    fetcher_fixture,
     normalize,
-    serve_fixture,
 )
 
 from feedsvc.config import SourceConfig
@@ -37,10 +34,6 @@ from feedsvc.model import Image, Severity
 from feedsvc.remote.fetch import Fetcher, FetchPolicy
 from feedsvc.sources import SOURCE_TYPES, read_remote_source
 from feedsvc.sources.wordpress import api_url, read_wordpress
-
-config = pytest.fixture(config_fixture)
-fetcher = pytest.fixture(fetcher_fixture)
-serve = pytest.fixture(serve_fixture)
 
 USER = "feedsvc"
 PASSWORD = "abcd EFGH 1234 ijkl MNOP 6789"  # an application password, as WordPress shows it
