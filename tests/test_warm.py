@@ -17,10 +17,13 @@ from feedsvc.live import Publisher
 from feedsvc.store import Snapshot
 from feedsvc.warm.file import HEADER_SIZE, MAGIC, read_served, write_snapshot
 
+HUB = '\n[websub]\nhubs = ["builtin"]\n'
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    return write_site(tmp_path)
+    # With a hub, every feed's answers carry Link fields (W3C WebSub §4): kept too.
+    return write_site(tmp_path, extra=HUB)
 
 
 def snapshot_path(site: Site) -> Path:
@@ -77,6 +80,7 @@ async def test_a_warm_start_serves_every_byte_and_etag_of_a_cold_build(site):
     assert ref is not None
     assert every_byte(ref.current) == every_byte(built) == every_byte(cold(site))
     assert ref.current.status == built.status
+    assert ref.current.resources["/feed.atom"].links  # the hub and self links
     assert ref.current.status.posts == len(POSTS)
 
     await publisher.catch_up()
@@ -137,7 +141,7 @@ def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path):
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (lambda site: site.write_config(title="Another Title"), "another config"),
+        (lambda site: site.write_config(title="Another", extra=HUB), "another config"),
         (lambda site: None, "none yet"),
     ],
 )

@@ -65,6 +65,7 @@ class DocumentEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=True)
     gzip_length: int
     br_etag: str
     br_length: int
+    links: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ def _entry(url_path: str, resource: Resource) -> DocumentEntry:
         gzip_length=len(resource.gzip.body),
         br_etag=resource.br.etag,
         br_length=len(resource.br.body),
+        links=resource.links,
     )
 
 
@@ -212,6 +214,7 @@ def _read_served(file: IO[bytes], where: str, version: str, config: str, limit: 
             br=Representation(br, entry.br_etag),
             max_age=entry.max_age,
             cors=entry.cors,
+            links=entry.links,
         )
     if reader.crc != header.served_crc:
         raise SnapshotError(where, "damaged: checksum of the served part does not match")
