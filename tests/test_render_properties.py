@@ -123,6 +123,20 @@ def test_fragment_cache_gives_the_same_bytes(fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_fragment_cache_keeps_at_most_its_size_and_the_same_bytes(fmt: str) -> None:
+    ctx = make_ctx()
+    cache = FragmentCache(ctx, size=2)
+    posts = list(sample_feed().posts)
+    assert len(posts) == 3
+    feed = sample_feed()
+    for _ in range(3):
+        assert RENDERERS[fmt](feed, ctx, cache=cache) == RENDERERS[fmt](feed, ctx)
+        assert len(cache) == 2  # the two most recently used of three
+    with pytest.raises(ValueError, match="at least one"):
+        FragmentCache(ctx, size=0)
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
 def test_a_feed_without_posts(fmt: str) -> None:
     data = RENDERERS[fmt](make_feed([]), make_ctx())
     if fmt == "json":
