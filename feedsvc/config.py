@@ -11,6 +11,7 @@ are its registry entry (sources/).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,20 @@ class FeedsConfig:
     summary_length: int = 280
     archives: bool = True
     language_categories: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PostsConfig:
+    """Limits on every post, whatever its source: a post over one is skipped and reported."""
+
+    max_file_size: int = 1024 * 1024  # bytes of one folder post file
+    max_front_matter: int = 64 * 1024  # bytes of its YAML front matter
+    max_title: int = 500  # characters
+    max_categories: int = 50  # each category is several feeds
+    max_tags: int = 100
+    # Dates before this day (UTC) are refused: most feed readers keep Unix times, and a year
+    # like 1 or 0201 is a typo that readers misread (feedparser reads RSS year 1 as 2001).
+    earliest_date: datetime.date = datetime.date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +189,7 @@ class ServerConfig:
 class Config:
     site: SiteConfig
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    posts: PostsConfig = field(default_factory=PostsConfig)
     sources: tuple[SourceConfig, ...] = ()
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     partners: tuple[PartnerConfig, ...] = ()
@@ -210,6 +226,7 @@ class Config:
 SECTIONS: dict[str, tuple[type, bool]] = {
     "site": (SiteConfig, False),
     "feeds": (FeedsConfig, False),
+    "posts": (PostsConfig, False),
     "sources": (SourceConfig, True),
     "aggregator": (AggregatorConfig, False),
     "partners": (PartnerConfig, True),

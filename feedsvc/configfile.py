@@ -10,6 +10,7 @@ in ``feedsvc.sources.SOURCE_TYPES``.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import ipaddress
 import re
 import tomllib
@@ -116,6 +117,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return value
     if origin in (types.UnionType, typing.Union):
         return _coerce(next(a for a in typing.get_args(hint) if a is not type(None)), value, key)
+    if hint is datetime.date:
+        return _date(value, key)
     if hint is Duration:
         if not isinstance(value, str):
             raise ConfigError(
@@ -135,6 +138,22 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint in (str, bool) and not isinstance(value, hint):
         raise ConfigError(key, f"must be a {_toml_type_name(hint)}, not {_toml_type(value)}")
     return value
+
+
+# RFC 3339 §5.6 full-date, which TOML's local dates are too (TOML 1.0 §"Local Date").
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date(value: Any, key: str) -> datetime.date:
+    """A TOML local date (1970-01-01) or the same as a string."""
+    if type(value) is datetime.date:
+        return value
+    if isinstance(value, str) and _FULL_DATE.match(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(key, f"must be a date like 1970-01-01, not {_toml_type(value)}")
 
 
 def _toml_type_name(t: type) -> str:
@@ -197,6 +216,9 @@ def _check(config: Config, base_dir: Path) -> Config:
         names.add(src.name)
         sources.append(_check_source(src, where, base_dir))
 
+    for key in ("max_file_size", "max_front_matter", "max_title", "max_categories", "max_tags"):
+        if getattr(config.posts, key) < 1:
+            raise ConfigError(f"posts.{key}", "must be at least 1")
     aggregator = _check_aggregator(config.aggregator)
     if not is_postgres_url(aggregator.store):
         store = str((base_dir / aggregator.store).resolve())

@@ -112,7 +112,7 @@ async def read_sources(
                     assert fetcher is not None
                     result = await read_remote_source(source, fetcher, last)
                 else:
-                    result = await asyncio.to_thread(read_local, source)
+                    result = await asyncio.to_thread(read_local, source, config.posts)
             except SourceError as e:
                 return SourceState(
                     source.name, source.type, last, e.message, old.last_success if old else None

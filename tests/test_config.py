@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -327,5 +328,31 @@ def test_websub_defaults_and_hubs(tmp_path):
 )
 def test_websub_keys_are_checked(tmp_path, websub, key, words):
     error = error_for(tmp_path, GOOD + f"[websub]\n{websub}\n")
+    assert error.key == key
+    assert words in error.message
+
+
+def test_post_limits_have_defaults_and_are_read_once(tmp_path):
+    defaults = load_config(write(tmp_path, GOOD)).posts
+    assert (defaults.max_file_size, defaults.max_front_matter) == (1024 * 1024, 64 * 1024)
+    assert (defaults.max_title, defaults.max_categories, defaults.max_tags) == (500, 50, 100)
+    assert defaults.earliest_date == datetime.date(1970, 1, 1)
+    for written in ("1900-01-01", "'1900-01-01'"):  # a TOML date, or the same as a string
+        config = load_config(write(tmp_path, f"[posts]\nearliest_date = {written}\n{GOOD}"))
+        assert config.posts.earliest_date == datetime.date(1900, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("posts", "key", "words"),
+    [
+        ("max_file_size = 0", "posts.max_file_size", "at least 1"),
+        ("max_tags = -1", "posts.max_tags", "at least 1"),
+        ("earliest_date = '1900-13-01'", "posts.earliest_date", "must be a date like"),
+        ("earliest_date = '19000101'", "posts.earliest_date", "must be a date like"),
+        ("earliest_date = 1900-01-01T00:00:00", "posts.earliest_date", "must be a date like"),
+    ],
+)
+def test_post_limits_are_checked(tmp_path, posts, key, words):
+    error = error_for(tmp_path, f"[posts]\n{posts}\n{GOOD}")
     assert error.key == key
     assert words in error.message

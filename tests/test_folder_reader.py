@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import feedsvc.sources.folder as folder_module
-from feedsvc.config import SourceConfig
+from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.model import KEPT_NOTE
 from feedsvc.sources.folder import FolderReader
@@ -30,15 +30,15 @@ def posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The relative path of every file the reader opens."""
+    """The path (relative to the posts folder) of every file the reader opens."""
     opened: list[str] = []
-    real = folder_module._read_post
+    real = folder_module._read_bytes
 
-    def spy(file, relative, path, source):
-        opened.append(relative)
-        return real(file, relative, path, source)
+    def spy(file: Path, limit: int) -> bytes:
+        opened.append(file.resolve().relative_to(Path.cwd().resolve() / "posts").as_posix())
+        return real(file, limit)
 
-    monkeypatch.setattr(folder_module, "_read_post", spy)
+    monkeypatch.setattr(folder_module, "_read_bytes", spy)
     return opened
 
 
@@ -58,7 +58,7 @@ def write(folder: Path, relative: str, text: str) -> Path:
 
 
 def reader(folder: Path) -> FolderReader:
-    return FolderReader(SourceConfig(type="folder", name="posts", path=str(folder)))
+    return FolderReader(SourceConfig(type="folder", name="posts", path=str(folder)), PostsConfig())
 
 
 def titles(result) -> list[str]:
@@ -182,3 +182,25 @@ def test_a_touched_file_is_read_once_and_publishes_the_same(posts, reads):
     assert folder.read() is first
     assert folder.read() is first
     assert reads == ["a.md"]
+
+
+def test_a_file_saved_with_the_same_bytes_is_not_parsed_again(posts, monkeypatch):
+    folder = reader(posts)
+    first = folder.read()
+    parsed: list[str] = []
+    real = folder_module._read_post
+
+    def spy(data, file, *args):
+        parsed.append(file.name)
+        return real(data, file, *args)
+
+    monkeypatch.setattr(folder_module, "_read_post", spy)
+    write(posts, "b.md", GOOD.format(title="B"))  # the same bytes, a new stamp
+    os.utime(posts / "a.md", ns=(1, 1))
+
+    second = folder.read()
+
+    # Compared by a digest of the bytes, never by what the front matter expands to.
+    assert parsed == []
+    assert second.posts == first.posts
+    assert all(a is b for a, b in zip(second.posts, first.posts, strict=True))

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from feedsvc.config import SourceConfig
+from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.sources import SOURCE_TYPES, SourceResult, SourceType, read_source
 from feedsvc.sources.folder import FolderReader
 from feedsvc.sources.jsonfile import read_json
 
+LIMITS = PostsConfig()
 GOOD = "---\ntitle: Good\ndate: 2017-06-09\n---\nBody\n"
 
 
@@ -46,7 +48,7 @@ def test_reads_markdown_and_html_recursively_in_sorted_order(posts: Path) -> Non
     write(posts, "a-b.md", GOOD)
     write(posts, "notes.txt", GOOD)
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert [p.key for p in result.posts] == ["2017/06/c", "a-b", "a", "b"]
     formats = {p.key: p.body_format for p in result.posts}
@@ -61,7 +63,7 @@ def test_skips_hidden_files_and_folders(posts: Path) -> None:
     write(posts, "sub/.cache/y.md", GOOD)
     write(posts, "visible.md", GOOD)
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert [p.key for p in result.posts] == ["visible"]
 
@@ -70,7 +72,7 @@ def test_raw_post_fields(posts: Path) -> None:
     write(posts, "es/2017-06-09-hola.md", "---\ntitle: Hola\ndate: 2017-06-09\n---\n# Hola\n")
 
     source = folder_source(posts, categories=("Children and Youth",), lang="es")
-    (raw,) = read_source(source).posts
+    (raw,) = read_source(source, LIMITS).posts
 
     assert raw.path == os.path.join("posts", "es", "2017-06-09-hola.md")
     assert raw.key == "es/2017-06-09-hola"
@@ -85,7 +87,7 @@ def test_raw_post_fields(posts: Path) -> None:
 
 def test_no_source_lang_means_no_default(posts: Path) -> None:
     write(posts, "a.md", GOOD)
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
     assert raw.default_lang is None
 
 
@@ -98,7 +100,7 @@ def test_path_is_absolute_when_folder_is_outside_working_directory(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
 
-    (raw,) = read_source(folder_source(folder)).posts
+    (raw,) = read_source(folder_source(folder), LIMITS).posts
 
     assert raw.path == str(folder / "a.md")
 
@@ -112,7 +114,7 @@ def test_every_scalar_stays_a_string(posts: Path) -> None:
         "categories:\n  - 2017\n  - Niñez\nimage:\n  url: a.png\n  width: 640\n---\n",
     )
 
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
 
     assert raw.meta == {
         "title": "Hei",
@@ -132,7 +134,7 @@ def test_meta_lines_point_at_each_key(posts: Path) -> None:
         "---\ntitle: A\n\n# a comment\ndate: 2017-06-09\ntags:\n  - x\nlang: en\n---\n",
     )
 
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
 
     assert raw.meta_lines == {"title": 2, "date": 5, "tags": 6, "lang": 8}
 
@@ -142,7 +144,7 @@ def test_unterminated_front_matter_is_reported_and_the_rest_go_on(posts: Path) -
     write(posts, "b.md", "---\ntitle: Never closed\ndate: 2017-06-09\n\nBody\n")
     write(posts, "c.md", GOOD)
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert [p.key for p in result.posts] == ["a", "c"]
     (problem,) = result.problems
@@ -155,7 +157,7 @@ def test_missing_front_matter_is_reported(posts: Path) -> None:
     write(posts, "a.md", "# Just Markdown\n")
     write(posts, "empty.md", "")
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert result.posts == ()
     assert [(p.line, "front matter" in p.message) for p in result.problems] == [(1, True)] * 2
@@ -164,7 +166,7 @@ def test_missing_front_matter_is_reported(posts: Path) -> None:
 def test_invalid_yaml_is_reported_at_its_line(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: Fine\ndate: 2017-06-09\ncategories: [one, two\n---\n")
 
-    (problem,) = read_source(folder_source(posts)).problems
+    (problem,) = read_source(folder_source(posts), LIMITS).problems
 
     assert problem.path.endswith("a.md")
     # The flow sequence opened on line 4 runs into the end of the front matter there.
@@ -176,7 +178,7 @@ def test_invalid_yaml_on_a_specific_line(posts: Path) -> None:
     write(posts, "a.md", '---\ntitle: Fine\ndate: 2017-06-09\nsummary: "unclosed\n---\n')
     write(posts, "b.md", "---\ntitle: Fine\n  bad: indentation\n---\n")
 
-    problems = read_source(folder_source(posts)).problems
+    problems = read_source(folder_source(posts), LIMITS).problems
 
     # The quoted string opened on line 4 ends with the front matter, on line 4.
     assert [p.line for p in problems] == [4, 3]
@@ -186,7 +188,7 @@ def test_front_matter_that_is_not_a_mapping_is_reported(posts: Path) -> None:
     write(posts, "list.md", "---\n- title\n- date\n---\n")
     write(posts, "scalar.md", "---\njust a title\n---\n")
 
-    problems = read_source(folder_source(posts)).problems
+    problems = read_source(folder_source(posts), LIMITS).problems
 
     assert [(p.line, p.message) for p in problems] == [
         (2, "front matter must be a mapping of keys to values, not a list"),
@@ -197,14 +199,14 @@ def test_front_matter_that_is_not_a_mapping_is_reported(posts: Path) -> None:
 def test_empty_front_matter_gives_an_empty_mapping(posts: Path) -> None:
     # Not a file problem: normalization then reports the missing title.
     write(posts, "a.md", "---\n---\nBody\n")
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
     assert raw.meta == {}
 
 
 def test_duplicate_key_is_reported_at_the_second(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: One\ndate: 2017-06-09\ntitle: Two\n---\n")
 
-    (problem,) = read_source(folder_source(posts)).problems
+    (problem,) = read_source(folder_source(posts), LIMITS).problems
 
     assert (problem.line, problem.message) == (4, "duplicate key 'title' (first on line 2)")
 
@@ -213,7 +215,7 @@ def test_invalid_utf8_is_reported_with_its_line(posts: Path) -> None:
     write(posts, "a.md", b"---\ntitle: Caf\xe9\ndate: 2017-06-09\n---\n")
     write(posts, "b.md", GOOD)
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert [p.key for p in result.posts] == ["b"]
     (problem,) = result.problems
@@ -226,7 +228,7 @@ def test_byte_order_mark_and_crlf_line_ends_are_accepted(posts: Path) -> None:
         posts, "a.md", "\ufeff---\r\ntitle: Windows\r\ndate: 2017-06-09\r\n---\r\nBody\r\n".encode()
     )
 
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
 
     assert raw.meta == {"title": "Windows", "date": "2017-06-09"}
     assert raw.body == "Body\n"
@@ -234,7 +236,7 @@ def test_byte_order_mark_and_crlf_line_ends_are_accepted(posts: Path) -> None:
 
 def test_a_fence_inside_the_body_is_body(posts: Path) -> None:
     write(posts, "a.md", "---\ntitle: A\n---\nabove\n---\nbelow\n")
-    (raw,) = read_source(folder_source(posts)).posts
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
     assert raw.body == "above\n---\nbelow\n"
 
 
@@ -243,7 +245,7 @@ def test_unreadable_file_is_reported(posts: Path) -> None:
     locked = write(posts, "a.md", GOOD)
     locked.chmod(0)
     try:
-        result = read_source(folder_source(posts))
+        result = read_source(folder_source(posts), LIMITS)
     finally:
         locked.chmod(0o644)
     assert result.posts == ()
@@ -252,13 +254,13 @@ def test_unreadable_file_is_reported(posts: Path) -> None:
 
 def test_missing_folder_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such folder"):
-        read_source(folder_source(tmp_path / "nope"))
+        read_source(folder_source(tmp_path / "nope"), LIMITS)
 
 
 def test_read_source_dispatches_on_type(posts: Path) -> None:
     write(posts, "a.md", GOOD)
 
-    result = read_source(folder_source(posts))
+    result = read_source(folder_source(posts), LIMITS)
 
     assert isinstance(result, SourceResult)
     assert SOURCE_TYPES["folder"].local is FolderReader
@@ -267,7 +269,7 @@ def test_read_source_dispatches_on_type(posts: Path) -> None:
 
 def test_read_source_refuses_an_unknown_type(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="unknown source type 'ftp'"):
-        read_source(SourceConfig(type="ftp", name="x", path=str(tmp_path)))
+        read_source(SourceConfig(type="ftp", name="x", path=str(tmp_path)), LIMITS)
 
 
 def test_a_source_type_has_exactly_one_reader() -> None:
@@ -278,3 +280,63 @@ def test_a_source_type_has_exactly_one_reader() -> None:
         SourceType("none", frozenset(), check)
     with pytest.raises(ValueError, match="exactly one reader"):
         SourceType("both", frozenset(), check, local=FolderReader, remote=read_json)
+
+
+# --- hostile files (issue 7) ----------------------------------------------------------------
+
+
+def test_a_yaml_alias_is_refused_at_its_line_before_anything_is_built(posts: Path) -> None:
+    # Nine levels of nine aliases: 9**10 strings once expanded, from 13 lines.
+    lines = ["---", "title: Bomb", "date: 2017-06-09", 'a0: &a0 ["lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    write(posts, "bomb.md", "\n".join([*lines, "---", "Body", ""]))
+    write(posts, "good.md", GOOD)
+    tracemalloc.start()
+    try:
+        result = read_source(folder_source(posts), LIMITS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (problem,) = result.problems
+    assert (problem.path, problem.line) == (os.path.join("posts", "bomb.md"), 5)
+    assert problem.message.startswith("YAML alias *a0 is not allowed in front matter")
+    assert [raw.path for raw in result.posts] == [os.path.join("posts", "good.md")]
+    assert peak < 1024 * 1024
+
+
+def test_an_anchor_without_an_alias_and_an_asterisk_in_text_are_fine(posts: Path) -> None:
+    write(posts, "a.md", "---\ntitle: &t 5 * 3 = *fifteen\ndate: 2017-06-09\n---\n")
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
+    assert raw.meta["title"] == "5 * 3 = *fifteen"
+
+
+def test_front_matter_over_its_limit_is_refused(posts: Path) -> None:
+    summary = "x" * 200
+    write(posts, "big.md", f"---\ntitle: Big\ndate: 2017-06-09\nsummary: {summary}\n---\n")
+    write(posts, "small.md", GOOD)
+    limits = PostsConfig(max_front_matter=200)
+
+    result = read_source(folder_source(posts), limits)
+
+    (problem,) = result.problems
+    assert problem.path.endswith("big.md") and problem.line == 2
+    assert problem.message == (
+        "front matter is 237 bytes, over the limit of 200 (posts.max_front_matter)"
+    )
+    assert len(result.posts) == 1
+
+
+def test_a_file_over_its_limit_is_not_read(posts: Path) -> None:
+    write(posts, "big.md", GOOD + "x" * 1000)
+    write(posts, "exact.md", GOOD + "y" * (1000 - len(GOOD)))
+    limits = PostsConfig(max_file_size=1000)
+
+    result = read_source(folder_source(posts), limits)
+
+    (problem,) = result.problems
+    assert problem.path.endswith("big.md") and problem.line == 1
+    assert problem.message == (
+        f"file is {len(GOOD) + 1000:,} bytes, over the limit of 1,000 (posts.max_file_size): "
+        "not read"
+    )
+    assert [raw.path for raw in result.posts] == [os.path.join("posts", "exact.md")]

@@ -36,7 +36,7 @@ def load(site: Path) -> tuple[Config, NormalizeResult]:
         },
         base_dir=site,
     )
-    source = read_source(config.sources[0])
+    source = read_source(config.sources[0], config.posts)
     assert source.problems == ()
     return config, normalize_posts(source.posts, config)
 
@@ -95,7 +95,7 @@ def test_which_duplicate_wins_does_not_depend_on_input_order(site: Path) -> None
     write(site, "b.md", "title: B\ndate: 2017-06-01\nid: urn:x:1\n")
     config, forward = load(site)
 
-    source = read_source(config.sources[0])
+    source = read_source(config.sources[0], config.posts)
     backward = normalize_posts(reversed(source.posts), config)
 
     assert backward == forward

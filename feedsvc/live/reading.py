@@ -13,7 +13,7 @@ import logging
 from collections.abc import Collection, Mapping
 
 from feedsvc.clock import Clock
-from feedsvc.config import Config, SourceConfig
+from feedsvc.config import Config, PostsConfig, SourceConfig
 from feedsvc.pipeline import SourceState, read_sources, run_sync
 from feedsvc.sources import LocalReader, SourceResult, open_local
 from feedsvc.sources.folder import FolderMemory, FolderReader
@@ -97,12 +97,12 @@ class SourceReads:
             if isinstance(reader, FolderReader)
         }
 
-    def _read_local(self, source: SourceConfig) -> SourceResult:
+    def _read_local(self, source: SourceConfig, limits: PostsConfig) -> SourceResult:
         """Read a local source (in a thread) through the reader kept for it, which re-reads
         only what changed since the last read (a folder: the files whose stat changed)."""
         reader = self._local_readers.get(source.name)
-        if reader is None or reader.source != source:
-            reader = self._local_readers[source.name] = open_local(source)
+        if reader is None or (reader.source, reader.limits) != (source, limits):
+            reader = self._local_readers[source.name] = open_local(source, limits)
         return reader.read()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from feedsvc.config import Config, SourceConfig
+from feedsvc.config import Config, PostsConfig, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
 from feedsvc.sources import feed, folder, jsonfile, wordpress
@@ -44,17 +44,17 @@ def is_remote(source: SourceConfig) -> bool:
     return entry is not None and entry.remote is not None
 
 
-def open_local(source: SourceConfig) -> LocalReader:
+def open_local(source: SourceConfig, limits: PostsConfig) -> LocalReader:
     """A reader for one local source, to keep and read again (it re-reads only changes)."""
     entry = source_type(source)
     if entry.local is None:
         raise SourceError(source.name, f"a {source.type} source is read through the fetcher")
-    return entry.local(source)
+    return entry.local(source, limits)
 
 
-def read_source(source: SourceConfig) -> SourceResult:
+def read_source(source: SourceConfig, limits: PostsConfig) -> SourceResult:
     """Read one configured local source once."""
-    return open_local(source).read()
+    return open_local(source, limits).read()
 
 
 async def read_remote_source(

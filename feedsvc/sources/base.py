@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from feedsvc.config import SourceConfig
+from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.model import Problem, RawPost
 from feedsvc.remote.fetch import Fetcher, Validators
 
@@ -26,15 +26,16 @@ class SourceResult:
     validators: Mapping[str, Validators] = field(default_factory=dict)
 
 
-# One read of a local source, synchronously (in a thread).
-Reader = Callable[[SourceConfig], SourceResult]
+# One read of a local source, synchronously (in a thread), within the limits of [posts].
+Reader = Callable[[SourceConfig, PostsConfig], SourceResult]
 
 
 class LocalReader(Protocol):
     """A source read on this machine (folder), kept between reads so that it can read again
-    only what changed; ``source`` is the config it was made for."""
+    only what changed; ``source`` and ``limits`` are the config it was made for."""
 
     source: SourceConfig
+    limits: PostsConfig
 
     def read(self) -> SourceResult: ...
 
@@ -73,7 +74,7 @@ class SourceType:
     keys: frozenset[str]
     check: Check
     path_kind: Literal["folder", "file"] = "file"
-    local: Callable[[SourceConfig], LocalReader] | None = None
+    local: Callable[[SourceConfig, PostsConfig], LocalReader] | None = None
     remote: RemoteReader | None = None
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ Files are read in sorted path order, hidden files and folders skipped, so every 
 replica sees the same posts in the same order. A file that cannot be read is a Problem and the
 rest of the folder goes on; only a missing folder fails the whole source.
 
-``FolderReader(source).read()`` reads a folder once (``feedsvc check``, ``feedsvc build``,
+``FolderReader(source, limits).read()`` reads a folder once (``feedsvc check``, ``feedsvc build``,
 start-up). A running service keeps one ``FolderReader`` per folder source: it remembers every
 file's stat and RawPost, so reading the folder again after one file was saved costs a walk
 and a stat per file, and one file read (docs/architecture.md "Live updates": a 10,000-post site
@@ -20,6 +20,7 @@ re-reads one file).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from feedsvc.config import SourceConfig
+from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Problem, RawPost
 from feedsvc.sources.base import SourceResult, SourceType
@@ -59,11 +60,13 @@ _Stamp = tuple[int, int, int, int]
 @dataclass(frozen=True, slots=True)
 class RememberedFile:
     """What the last walk knew of one file: its stamp, its last good RawPost (kept while the
-    file is bad), and the problem its last read met (None when it read well)."""
+    file is bad), the problem its last read met (None when it read well), and a digest of
+    the bytes ``post`` was read from."""
 
     stamp: _Stamp
     post: RawPost | None
     problem: Problem | None
+    digest: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +90,11 @@ class FolderReader:
     is gone. Not thread-safe: one read at a time.
     """
 
-    def __init__(self, source: SourceConfig, memory: FolderMemory | None = None) -> None:
+    def __init__(
+        self, source: SourceConfig, limits: PostsConfig, memory: FolderMemory | None = None
+    ) -> None:
         self.source = source
+        self.limits = limits
         self._files: dict[str, RememberedFile] = {}
         self._walk_problems: tuple[Problem, ...] = ()
         self._result: SourceResult | None = None
@@ -126,7 +132,8 @@ class FolderReader:
             except OSError as e:
                 message = f"cannot read file: {e.strerror or e}"
                 problem = Problem(display_path(Path(full), cwd), 1, message)
-                files[relative] = RememberedFile((0, 0, 0, 0), old.post if old else None, problem)
+                kept = old or RememberedFile((0, 0, 0, 0), None, None)
+                files[relative] = RememberedFile((0, 0, 0, 0), kept.post, problem, kept.digest)
                 continue
             stamp = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
             racy = old is not None and old.stamp[0] >= self._walked_at_ns - RACY_NS
@@ -158,12 +165,18 @@ class FolderReader:
         self, file: Path, relative: str, path: str, stamp: _Stamp, old: RememberedFile | None
     ) -> RememberedFile:
         last_good = old.post if old is not None else None
+        good_digest = old.digest if old is not None else b""
         try:
-            post = _read_post(file, relative, path, self.source)
+            data = _read_bytes(file, self.limits.max_file_size)
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if last_good is not None and digest == good_digest:
+                # The bytes the last good post came from: the same object, found in time
+                # linear in the file's size (never by comparing what its YAML expands to).
+                return RememberedFile(stamp, last_good, None, digest)
+            post = _read_post(data, file, relative, path, self.source, self.limits)
         except _FileProblem as e:
-            return RememberedFile(stamp, last_good, Problem(path, e.line, e.message))
-        # Unchanged content keeps the old object: identity is what later caches compare first.
-        return RememberedFile(stamp, last_good if post == last_good else post, None)
+            return RememberedFile(stamp, last_good, Problem(path, e.line, e.message), good_digest)
+        return RememberedFile(stamp, post, None, digest)
 
 
 def _is_under(relative: str, folder: str) -> bool:
@@ -241,9 +254,18 @@ def _post_files(
     return files
 
 
-def _read_post(file: Path, relative: str, path: str, source: SourceConfig) -> RawPost:
-    text = _read_text(file)
+def _read_post(
+    data: bytes, file: Path, relative: str, path: str, source: SourceConfig, limits: PostsConfig
+) -> RawPost:
+    text = _decode(data)
     yaml_text, body = _split_front_matter(text)
+    size = len(yaml_text.encode("utf-8"))
+    if size > limits.max_front_matter:
+        raise _FileProblem(
+            2,
+            f"front matter is {size:,} bytes, over the limit of {limits.max_front_matter:,} "
+            "(posts.max_front_matter)",
+        )
     meta, meta_lines = _parse_front_matter(yaml_text)
     return RawPost(
         path=path,
@@ -259,11 +281,30 @@ def _read_post(file: Path, relative: str, path: str, source: SourceConfig) -> Ra
     )
 
 
-def _read_text(file: Path) -> str:
+def _read_bytes(file: Path, limit: int) -> bytes:
+    """The file's bytes; a _FileProblem when there are more than ``limit``, found without
+    reading more than one byte past it (the file may grow after its stat)."""
     try:
-        data = file.read_bytes()
+        with file.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise _FileProblem(1, _too_large(size, limit))
+            # Sized by the file, not the limit: read(n) allocates n bytes up front.
+            data = f.read(size + 1)
+            if len(data) > size:  # it grew since: read on, up to one byte past the limit
+                data += f.read(limit + 1 - len(data))
     except OSError as e:
         raise _FileProblem(1, f"cannot read file: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise _FileProblem(1, _too_large(len(data), limit))
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"file is {size:,} bytes, over the limit of {limit:,} (posts.max_file_size): not read"
+
+
+def _decode(data: bytes) -> str:
     try:
         # utf-8-sig: a byte order mark some editors write is not part of the front matter.
         text = data.decode("utf-8-sig")
@@ -298,6 +339,7 @@ def _parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]]
     first_line = 2
     loader = _BaseLoader(yaml_text)
     try:
+        _refuse_aliases(yaml_text, first_line)
         node = loader.get_single_node()
         if node is None:
             return {}, {}
@@ -320,6 +362,24 @@ def _parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]]
     finally:
         loader.dispose()
     return meta, meta_lines
+
+
+def _refuse_aliases(yaml_text: str, first_line: int) -> None:
+    """A _FileProblem at the first alias (``*name``), before any node is built.
+
+    Aliases let a few lines stand for billions of values (nine levels of nine aliases each,
+    the "billion laughs"), which every later step (normalizing, comparing, printing) would
+    walk. Front matter has no use for them, so they are refused; anchors alone are harmless.
+    """
+    if "*" not in yaml_text:
+        return  # no alias without an asterisk: skip the second parse for nearly every post
+    for event in yaml.parse(yaml_text, Loader=_BaseLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise _FileProblem(
+                event.start_mark.line + first_line,
+                f"YAML alias *{event.anchor} is not allowed in front matter "
+                "(aliases can expand a few lines into billions of values)",
+            )
 
 
 def _key_lines(node: yaml.MappingNode, first_line: int) -> dict[str, int]:

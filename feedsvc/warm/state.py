@@ -66,6 +66,7 @@ class FileRecord(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     stamp: tuple[int, int, int, int]
     raw: str | None  # a RawPost path
     problem: Problem | None
+    digest: bytes  # of the bytes ``raw`` was read from
 
 
 class FolderRecord(_Record, tag="folder"):
@@ -129,7 +130,9 @@ def encode_state(state: WarmState) -> Iterator[bytes]:
     folders = []
     for name, memory in state.folders.items():
         files = [
-            FileRecord(relative, f.stamp, None if f.post is None else ref(f.post), f.problem)
+            FileRecord(
+                relative, f.stamp, None if f.post is None else ref(f.post), f.problem, f.digest
+            )
             for relative, f in memory.files.items()
         ]
         folders.append(FolderRecord(name, memory.walked_at_ns, list(memory.walk_problems), files))
@@ -198,7 +201,7 @@ def decode_state(lines: Iterable[bytes], where: str) -> WarmState:
         elif isinstance(record, FolderRecord):
             files = {
                 f.relative: RememberedFile(
-                    f.stamp, None if f.raw is None else raw(f.raw), f.problem
+                    f.stamp, None if f.raw is None else raw(f.raw), f.problem, f.digest
                 )
                 for f in record.files
             }
@@ -224,7 +227,7 @@ def restore(
         source = by_name.get(name)
         if source is None or source.type != "folder" or name not in states:
             continue
-        reader = folders[name] = FolderReader(source, memory)
+        reader = folders[name] = FolderReader(source, config.posts, memory)
         states[name] = replace(states[name], result=reader.result)
     cache = NormalizeCache()
     cache.restore(config, state.normalized)
