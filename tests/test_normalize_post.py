@@ -3,13 +3,14 @@ file and line."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from feedsvc.config import Config
+from feedsvc.config import Config, PostsConfig
 from feedsvc.configfile import parse_config
 from feedsvc.errors import PostError
 from feedsvc.model import Author, Category, Image, Post, RawPost
@@ -384,3 +385,54 @@ def test_errors_name_file_and_line(
     assert error.path == "posts/2017-06-09-hello.md"
     assert error.line == line
     assert message in error.message
+
+
+# --- [posts] limits (issue 7) ---------------------------------------------------------------
+
+
+def limited(tmp_path: Path, **posts: Any) -> Config:
+    return dataclasses.replace(
+        make_config(tmp_path), posts=dataclasses.replace(PostsConfig(), **posts)
+    )
+
+
+def test_a_title_over_its_limit_is_refused_counted_as_text(tmp_path: Path) -> None:
+    config = limited(tmp_path, max_title=10)
+    assert normalize_post(raw_post({"title": "<b>0123456789</b>"}), config).title == "0123456789"
+    error = error_of(raw_post({"title": "0123456789A"}), config)
+    assert (error.line, error.message) == (
+        2,
+        "title: 11 characters, over the limit of 10 (posts.max_title)",
+    )
+
+
+def test_categories_and_tags_over_their_limits_are_refused(tmp_path: Path) -> None:
+    config = limited(tmp_path, max_categories=2, max_tags=3)
+    # Labels differing only in case are one category: two here.
+    fine = raw_post({"categories": ["A", "a", "B"], "tags": ["x", "y", "z"]})
+    assert len(normalize_post(fine, config).categories) == 2
+    error = error_of(raw_post({"categories": ["A", "B"]}, default_categories=("C",)), config)
+    assert (error.line, error.message) == (
+        4,
+        "categories: 3 categories, over the limit of 2 (posts.max_categories)",
+    )
+    error = error_of(raw_post({"tags": ["w", "x", "y", "z"]}), config)
+    assert (error.line, error.message) == (4, "tags: 4 tags, over the limit of 3 (posts.max_tags)")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("date", "0001-01-01"), ("date", "1969-12-31T23:59:59Z"), ("updated", "0201-06-09")],
+)
+def test_dates_before_the_earliest_date_are_refused(config: Config, key: str, value: str) -> None:
+    error = error_of(raw_post({key: value}), config)
+    assert error.line == (3 if key == "date" else 4)
+    assert error.message.endswith(" is before 1970-01-01 (posts.earliest_date)")
+    assert error.message.startswith(f"{key}: ")
+
+
+def test_the_earliest_date_is_the_operators(tmp_path: Path) -> None:
+    config = limited(tmp_path, earliest_date=datetime(1850, 1, 1).date())
+    post = normalize_post(raw_post({"date": "1865-04-09"}), config)
+    assert post.published.year == 1865
+    assert normalize_post(raw_post({"date": "1970-01-01T00:00:00Z"}), make_config(tmp_path))

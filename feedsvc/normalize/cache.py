@@ -48,8 +48,8 @@ class NormalizeCache:
         self.normalized = 0  # how many posts the last call normalized (not reused)
 
     def mapper(self, config: Config) -> Mapper:
-        # normalize_post reads only [site] and [feeds]; other changes keep the cache.
-        key = (config.site, config.feeds)
+        # normalize_post reads only [site], [feeds] and [posts]; other changes keep the cache.
+        key = (config.site, config.feeds, config.posts)
         if key != self._key:
             self._entries = {}
             self._key = key

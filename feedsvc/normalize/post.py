@@ -4,11 +4,11 @@ naming file and line."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from feedsvc.config import Config, SiteConfig
+from feedsvc.config import Config, PostsConfig, SiteConfig
 from feedsvc.errors import PostError
 from feedsvc.lang import normalize_lang
 from feedsvc.model import Category, Post, RawPost
@@ -41,15 +41,27 @@ def is_draft(raw: RawPost) -> bool:
 def normalize_post(raw: RawPost, config: Config) -> Post:
     """The Post ``raw`` describes; PostError (file, line, message) if it breaks a rule."""
     front = FrontMatter(raw)
-    site = config.site
+    site, limits = config.site, config.posts
     site_zone = ZoneInfo(site.timezone)
     title = plain_text(front.required_string("title"))
     if not title:
         raise front.error("title", "title is empty")
-    published = _read_date(front, "date", site_zone)
+    _check_limit(front, "title", len(title), "characters", limits.max_title, "posts.max_title")
+    published = _read_date(front, "date", site_zone, limits)
     if published is None:
         raise front.error("date", "date is required (when the post was published, e.g. 2017-06-09)")
-    updated = _read_date(front, "updated", site_zone) or published
+    updated = _read_date(front, "updated", site_zone, limits) or published
+    categories = _read_categories(front)
+    _check_limit(
+        front,
+        "categories",
+        len(categories),
+        "categories",
+        limits.max_categories,
+        "posts.max_categories",
+    )
+    tags = _read_tags(front)
+    _check_limit(front, "tags", len(tags), "tags", limits.max_tags, "posts.max_tags")
     lang = _read_lang(front, site)
     url = _read_url(front, site, lang, _read_slug(front), published.astimezone(site_zone))
     try:
@@ -65,8 +77,8 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
         lang=lang,
         summary=_read_summary(front, content_html, config.feeds.summary_length),
         content_html=content_html,
-        categories=_read_categories(front),
-        tags=_read_tags(front),
+        categories=categories,
+        tags=tags,
         authors=read_authors(front, site),
         image=read_image(front, url),
         translation_key=_read_translation_key(front),
@@ -74,14 +86,30 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
     )
 
 
-def _read_date(front: FrontMatter, key: str, site_zone: tzinfo) -> datetime | None:
+def _check_limit(
+    front: FrontMatter, key: str, count: int, unit: str, limit: int, name: str
+) -> None:
+    """A post over one of the [posts] limits is skipped, naming the key that sets it."""
+    if count > limit:
+        raise front.error(key, f"{key}: {count:,} {unit}, over the limit of {limit:,} ({name})")
+
+
+def _read_date(
+    front: FrontMatter, key: str, site_zone: tzinfo, limits: PostsConfig
+) -> datetime | None:
     value = front.get(key)
     if value is None or value == "":
         return None
     try:
-        return parse_date(value, site_zone)
+        parsed = parse_date(value, site_zone)
     except ValueError as e:
         raise front.error(key, f"{key}: {e}") from e
+    earliest = limits.earliest_date
+    if parsed < datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC):
+        raise front.error(
+            key, f"{key}: {parsed:%Y-%m-%d} is before {earliest} (posts.earliest_date)"
+        )
+    return parsed
 
 
 def _read_lang(front: FrontMatter, site: SiteConfig) -> str:
