@@ -375,8 +375,9 @@ def _refuse_aliases(yaml_text: str, first_line: int) -> None:
         return  # no alias without an asterisk: skip the second parse for nearly every post
     for event in yaml.parse(yaml_text, Loader=_BaseLoader):
         if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
             raise _FileProblem(
-                event.start_mark.line + first_line,
+                mark.line + first_line if mark else first_line,
                 f"YAML alias *{event.anchor} is not allowed in front matter "
                 "(aliases can expand a few lines into billions of values)",
             )
