@@ -142,11 +142,11 @@ async def test_calls_during_a_slow_rebuild_coalesce_into_one_more(hooked, site):
     source_reads = publisher._reads  # a seam: a read that waits to be released
     read_local = source_reads._read_local
 
-    def slow_read(source):
+    def slow_read(source, limits):
         reads.append(source.name)
         entered.set()
         assert release.wait(10), "the test never released the read"
-        return read_local(source)
+        return read_local(source, limits)
 
     source_reads._read_local = slow_read  # read_sources calls it in a thread
 
