@@ -148,7 +148,12 @@ def partner_app(feeds_origin: str, dead_origin: str) -> web.Application:
     def element(src: str, *attrs: str) -> str:
         return f'<feedsvc-feed src="{src}" {" ".join(attrs)}>{fallback}</feedsvc-feed>'
 
+    iframe = (
+        f'<iframe src="{feeds_origin}/embed/category/helpline.html?limit=2"'
+        ' title="Helpline news" width="600" height="600"></iframe>'
+    )
     pages = {
+        "/iframe": page("Iframe", iframe),
         "/component": page(
             "Component",
             element(f"{feeds_origin}/category/helpline.json", 'limit="5"', 'id="embed"'),
@@ -429,6 +434,42 @@ def test_no_accessibility_violations(driver, sites, path) -> None:
     if path == "/component":
         wait_for_state(driver, "embed", "ready")
     assert axe_violations(driver) == []
+
+
+def test_fragment_in_an_iframe(driver, sites) -> None:
+    open_page(driver, f"{sites.partner}/iframe")
+    frame = driver.find_element("css selector", "iframe")
+    driver.switch_to.frame(frame)
+    try:
+        titles = [h.text for h in driver.find_elements("css selector", "article h3")]
+    finally:
+        driver.switch_to.default_content()
+    document = sites.json("/category/helpline.json")
+    assert titles == [item["title"] for item in document["items"][:2]]
+    assert console_errors(driver) == []
+
+
+def test_index_page_previews_each_feed(driver, sites) -> None:
+    open_page(driver, f"{sites.feeds}/")
+    feeds = driver.find_elements("css selector", "li details")
+    assert len(feeds) == len(driver.find_elements("css selector", "section li"))
+    # Closed, a preview fetches nothing; opened, it shows the feed's newest items.
+    previews = driver.find_elements("css selector", "li feedsvc-feed")
+    assert {p.get_attribute("state") for p in previews} == {"waiting"}
+    first = feeds[0]
+    first.find_element("css selector", "summary").click()
+    preview = first.find_element("css selector", "feedsvc-feed")
+    preview_id = driver.execute_script("arguments[0].id = 'preview'; return 'preview'", preview)
+    wait_for_state(driver, preview_id, "ready")
+    titles = [h.text for h in preview.find_elements("css selector", "article h3")]
+    assert titles == [item["title"] for item in sites.json("/feed.json")["items"][:3]]
+    # The snippets are the code a partner copies: both forms, for this feed.
+    code = [c.text for c in first.find_elements("css selector", "pre code")]
+    assert f'<script type="module" src="{sites.feeds}/embed.js"></script>' in code[0]
+    assert f'<feedsvc-feed src="{sites.feeds}/feed.json" limit="5">' in code[0]
+    assert f'src="{sites.feeds}/embed/feed.html?limit=5"' in code[1]
+    # The browser's own request for /favicon.ico (feedsvc serves none) is not the page's.
+    assert [e for e in console_errors(driver) if "/favicon.ico " not in e] == []
 
 
 # ---- the example site, and the README's screenshot ------------------------------------
