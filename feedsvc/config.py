@@ -63,6 +63,10 @@ class FeedsConfig:
     entries: int = 20
     content: Literal["full", "summary"] = "full"
     max_age: int = 300
+    # RFC 5861: a cache may serve a stale feed this long while it revalidates in the
+    # background, and this long while feedsvc answers with errors (or not at all).
+    stale_while_revalidate: int = 300
+    stale_if_error: int = 86400
     formats: tuple[str, ...] = FORMATS
     summary_length: int = 280
     archives: bool = True

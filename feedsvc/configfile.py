@@ -188,8 +188,9 @@ def _check(config: Config, base_dir: Path) -> Config:
         raise ConfigError("site.timezone", f"unknown time zone {site.timezone!r}") from e
     if feeds.entries < 1:
         raise ConfigError("feeds.entries", "must be at least 1")
-    if feeds.max_age < 0:
-        raise ConfigError("feeds.max_age", "must not be negative")
+    for key in ("max_age", "stale_while_revalidate", "stale_if_error"):
+        if getattr(feeds, key) < 0:
+            raise ConfigError(f"feeds.{key}", "must not be negative")
     if feeds.summary_length < 20:
         raise ConfigError("feeds.summary_length", "must be at least 20")
     for fmt in feeds.formats:

@@ -39,7 +39,7 @@ from feedsvc.sources import (
     source_fetch_policy,
 )
 from feedsvc.status import BuildStatus, SourceStatus
-from feedsvc.store import Encoded, Resource, Snapshot, encode, resource_from
+from feedsvc.store import Caching, Encoded, Resource, Snapshot, encode, resource_from
 from feedsvc.urls import MEDIA_TYPES, discovery_links, feed_path
 
 _T = TypeVar("_T")
@@ -298,10 +298,14 @@ def render_site(
             resources[path] = previous.resources[path]
     else:
         documents += render_pages(feeds, config)
-    max_age = config.feeds.max_age
+    caching = Caching(
+        config.feeds.max_age,
+        config.feeds.stale_while_revalidate,
+        config.feeds.stale_if_error,
+    )
     for d in documents:
         resources[d.path] = resource_from(
-            d.encoded, d.content_type, d.last_modified, max_age, d.cors, d.links
+            d.encoded, d.content_type, d.last_modified, caching, d.cors, d.links
         )
     return RenderedSite(
         feeds={feed.path: feed for feed in feeds},

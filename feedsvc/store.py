@@ -125,6 +125,32 @@ def encode(body: bytes) -> Encoded:
 
 
 @dataclass(frozen=True, slots=True)
+class Caching:
+    """How long caches may keep a response (``Cache-Control``, in seconds; 0 leaves a
+    directive out). ``stale_while_revalidate`` and ``stale_if_error`` (RFC 5861) let a cache
+    in front of the replicas answer from a stale copy while it fetches a fresh one in the
+    background, or while the origin is failing."""
+
+    max_age: int
+    stale_while_revalidate: int = 0
+    stale_if_error: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("max_age", "stale_while_revalidate", "stale_if_error"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, not {getattr(self, name)}")
+
+    @property
+    def header(self) -> str:
+        value = f"public, max-age={self.max_age}"
+        if self.stale_while_revalidate:
+            value += f", stale-while-revalidate={self.stale_while_revalidate}"
+        if self.stale_if_error:
+            value += f", stale-if-error={self.stale_if_error}"
+        return value
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
     """A representation with the header fields to send it, computed once.
 
@@ -154,7 +180,7 @@ class Resource:
     identity: Representation | InflatedRepresentation
     gzip: Representation
     br: Representation
-    max_age: int
+    caching: Caching
     cors: bool
     # Link field values (RFC 8288) sent on 200, 304 and HEAD: a feed's WebSub hubs and self.
     links: tuple[str, ...] = ()
@@ -165,13 +191,11 @@ class Resource:
     variants: Mapping[str, Variant] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_age < 0:
-            raise ValueError(f"max_age must not be negative, not {self.max_age}")
         lm = self.last_modified
         http_lm = None if lm is None else http_date(lm)
         # HTTP-dates have one-second precision (RFC 9110 §5.6.7); compare what was sent.
         seconds = None if lm is None else int(lm.replace(microsecond=0).timestamp())
-        cache_control = f"public, max-age={self.max_age}"
+        cache_control = self.caching.header
         variants = {
             coding: _variant(self, coding, rep, http_lm, cache_control)
             for coding, rep in ((BR, self.br), (GZIP, self.gzip), (IDENTITY, self.identity))
@@ -218,19 +242,19 @@ def make_resource(
     body: bytes,
     content_type: str,
     last_modified: datetime | None,
-    max_age: int,
+    caching: Caching,
     cors: bool,
     links: tuple[str, ...] = (),
 ) -> Resource:
     """Compress ``body`` both ways and compute every validator and header of it."""
-    return resource_from(encode(body), content_type, last_modified, max_age, cors, links)
+    return resource_from(encode(body), content_type, last_modified, caching, cors, links)
 
 
 def resource_from(
     encoded: Encoded,
     content_type: str,
     last_modified: datetime | None,
-    max_age: int,
+    caching: Caching,
     cors: bool,
     links: tuple[str, ...] = (),
 ) -> Resource:
@@ -243,7 +267,7 @@ def resource_from(
         ),
         gzip=Representation(encoded.gzip, strong_etag(encoded.gzip)),
         br=Representation(encoded.br, strong_etag(encoded.br)),
-        max_age=max_age,
+        caching=caching,
         cors=cors,
         links=links,
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feedsvc.store import Snapshot, SnapshotRef, make_resource
+from feedsvc.store import Caching, Snapshot, SnapshotRef, make_resource
 from feedsvc.web import create_app
 from feedsvc.web.conditional import (
     NOT_MODIFIED,
@@ -210,7 +210,9 @@ def test_if_modified_since_is_parsed_when_not_the_exact_string_sent():
 # ---- the same rules through HTTP ----------------------------------------------------
 
 BODY = b'<?xml version="1.0" encoding="utf-8"?><feed>' + b"<entry>x</entry>" * 100
-RESOURCE = make_resource(BODY, "application/atom+xml; charset=utf-8", UPDATED, 300, cors=True)
+RESOURCE = make_resource(
+    BODY, "application/atom+xml; charset=utf-8", UPDATED, Caching(300), cors=True
+)
 # The client below asks for gzip: the validator that counts is the gzip one.
 GZ = RESOURCE.gzip.etag
 

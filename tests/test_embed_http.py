@@ -20,7 +20,7 @@ from feedsvc.model import FeedKind
 from feedsvc.pipeline import all_feeds, build_snapshot, render_site
 from feedsvc.render import render_json
 from feedsvc.render.embed import embed_asset, render_embed
-from feedsvc.store import Snapshot, SnapshotRef, make_resource
+from feedsvc.store import Caching, Snapshot, SnapshotRef, make_resource
 from feedsvc.web.app import create_app
 from feedsvc.web.embed import EmbedFragments
 from feedsvc.web.handlers import Handlers
@@ -36,7 +36,7 @@ IDENTITY = {"Accept-Encoding": "identity"}
 
 def snapshot_of(feed_json: bytes) -> Snapshot:
     feed = sample_feed()
-    resource = make_resource(feed_json, JSON_TYPE, feed.updated, 120, cors=True)
+    resource = make_resource(feed_json, JSON_TYPE, feed.updated, Caching(120), cors=True)
     return Snapshot({"/feed.json": resource}, {})
 
 

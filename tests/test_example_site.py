@@ -96,6 +96,21 @@ async def test_an_etag_gets_304_and_a_restart_keeps_it(client, example_config, a
         assert await before.read() == await after.read(), path
 
 
+async def test_feeds_let_caches_in_front_serve_stale_copies(client, example_config):
+    feeds = example_config.feeds  # the example leaves the stale-* ones at their defaults
+    expected = (
+        f"public, max-age={feeds.max_age}, "
+        f"stale-while-revalidate={feeds.stale_while_revalidate}, "
+        f"stale-if-error={feeds.stale_if_error}"
+    )
+    assert (feeds.max_age, feeds.stale_while_revalidate, feeds.stale_if_error) == (300, 300, 86400)
+    fresh = await client.get("/feed.atom")
+    assert fresh.headers["Cache-Control"] == expected
+    revalidated = await client.get("/feed.atom", headers={"If-None-Match": fresh.headers["ETag"]})
+    assert revalidated.status == 304
+    assert revalidated.headers["Cache-Control"] == expected  # RFC 9110 §15.4.5
+
+
 async def test_the_opml_lists_every_feed(client, snapshot):
     response = await client.get("/feeds.opml")
     outline = etree.fromstring(await response.read())

@@ -14,7 +14,7 @@ from yarl import URL
 
 from feedsvc.model import Problem
 from feedsvc.status import BuildStatus, SourceStatus
-from feedsvc.store import Snapshot, SnapshotRef, make_resource
+from feedsvc.store import Caching, Snapshot, SnapshotRef, make_resource
 from feedsvc.web import SNAPSHOT_REF, create_app
 from feedsvc.web.app import EveryPath
 from feedsvc.web.negotiation import choose_coding, parse_accept_encoding, prefers_html, weights
@@ -31,11 +31,11 @@ FIREFOX_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 def site(status: BuildStatus | None = None) -> Snapshot:
     return Snapshot(
         {
-            "/feed.atom": make_resource(ATOM, ATOM_TYPE, UPDATED, 300, cors=True),
+            "/feed.atom": make_resource(ATOM, ATOM_TYPE, UPDATED, Caching(300), cors=True),
             "/category/children-and-youth.json": make_resource(
-                JSON_FEED, JSON_FEED_TYPE, UPDATED, 300, cors=True
+                JSON_FEED, JSON_FEED_TYPE, UPDATED, Caching(300), cors=True
             ),
-            "/": make_resource(INDEX, "text/html; charset=utf-8", UPDATED, 60, cors=False),
+            "/": make_resource(INDEX, "text/html; charset=utf-8", UPDATED, Caching(60), cors=False),
         },
         status if status is not None else make_build_status(),
     )
@@ -374,7 +374,7 @@ def test_prefers_html(accept, html):
 
 async def test_swapping_the_snapshot_is_seen_by_the_next_request(client, ref):
     assert (await client.get("/feeds.opml")).status == 404
-    opml = make_resource(b"<opml/>", "text/x-opml; charset=utf-8", UPDATED, 300, cors=True)
+    opml = make_resource(b"<opml/>", "text/x-opml; charset=utf-8", UPDATED, Caching(300), cors=True)
     ref.current = Snapshot({"/feeds.opml": opml}, make_build_status(posts=0))
     response = await client.get("/feeds.opml", headers={"Accept-Encoding": "identity"})
     assert response.status == 200

@@ -18,6 +18,7 @@ from feedsvc.store import (
     BR,
     GZIP,
     IDENTITY,
+    Caching,
     Snapshot,
     SnapshotRef,
     changed_paths,
@@ -33,7 +34,7 @@ BODY = b'<?xml version="1.0" encoding="utf-8"?>\n<feed>' + b"<entry>caf\xc3\xa9<
 
 
 def test_each_coding_has_its_own_strong_etag_and_decodes_to_the_same_bytes():
-    resource = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    resource = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
     assert resource.identity.body == BODY
     assert gzip.decompress(resource.gzip.body) == BODY
     assert brotli.decompress(resource.br.body) == BODY
@@ -48,8 +49,8 @@ def test_each_coding_has_its_own_strong_etag_and_decodes_to_the_same_bytes():
 
 
 def test_compressed_bytes_and_etags_are_deterministic():
-    one = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
-    two = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    one = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
+    two = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
     assert one.gzip.body == two.gzip.body
     assert one.br.body == two.br.body
     assert one == two
@@ -61,8 +62,8 @@ def test_compressed_bytes_and_etags_are_deterministic():
 
 def test_same_bytes_give_the_same_etag_in_another_process():
     code = (
-        "import sys; from feedsvc.store import make_resource; "
-        "r = make_resource(sys.stdin.buffer.read(), 'text/plain', None, 0, False); "
+        "import sys; from feedsvc.store import Caching, make_resource; "
+        "r = make_resource(sys.stdin.buffer.read(), 'text/plain', None, Caching(0), False); "
         "print(r.identity.etag, r.gzip.etag, r.br.etag)"
     )
     out = subprocess.run(
@@ -74,7 +75,7 @@ def test_same_bytes_give_the_same_etag_in_another_process():
         env={"PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)},
         cwd="/",
     ).stdout.decode()
-    here = make_resource(BODY, "text/plain", None, 0, False)
+    here = make_resource(BODY, "text/plain", None, Caching(0), False)
     assert out.split() == [here.identity.etag, here.gzip.etag, here.br.etag]
 
 
@@ -83,7 +84,7 @@ def test_different_bytes_give_different_etags():
 
 
 def test_headers_are_precomputed_per_coding():
-    resource = make_resource(BODY, ATOM, UPDATED, 600, cors=True)
+    resource = make_resource(BODY, ATOM, UPDATED, Caching(600), cors=True)
     assert resource.http_last_modified == "Thu, 01 Sep 2022 12:30:15 GMT"
     assert resource.cache_control == "public, max-age=600"
     br = dict(resource.variants[BR].headers)
@@ -110,7 +111,9 @@ def test_headers_are_precomputed_per_coding():
 
 
 def test_no_cors_and_no_last_modified():
-    resource = make_resource(b"<html></html>", "text/html; charset=utf-8", None, 60, cors=False)
+    resource = make_resource(
+        b"<html></html>", "text/html; charset=utf-8", None, Caching(60), cors=False
+    )
     headers = dict(resource.variants[IDENTITY].headers)
     assert "Access-Control-Allow-Origin" not in headers
     assert "Last-Modified" not in headers
@@ -120,7 +123,7 @@ def test_no_cors_and_no_last_modified():
 
 def test_last_modified_is_sent_and_compared_at_one_second_precision():
     moment = UPDATED + timedelta(microseconds=999_999)
-    resource = make_resource(BODY, ATOM, moment, 300, cors=False)
+    resource = make_resource(BODY, ATOM, moment, Caching(300), cors=False)
     assert resource.http_last_modified == "Thu, 01 Sep 2022 12:30:15 GMT"
     assert resource.last_modified_seconds == int(UPDATED.timestamp())
 
@@ -129,16 +132,35 @@ def test_http_date_converts_to_gmt_and_refuses_naive_datetimes():
     plus_two = datetime(2022, 9, 1, 14, 30, 15, tzinfo=timezone(timedelta(hours=2)))
     assert http_date(plus_two) == "Thu, 01 Sep 2022 12:30:15 GMT"
     with pytest.raises(ValueError, match="naive"):
-        make_resource(BODY, ATOM, datetime(2022, 9, 1), 300, cors=False)
+        make_resource(BODY, ATOM, datetime(2022, 9, 1), Caching(300), cors=False)
 
 
-def test_negative_max_age_is_refused():
-    with pytest.raises(ValueError, match="max_age"):
-        make_resource(BODY, ATOM, UPDATED, -1, cors=False)
+@pytest.mark.parametrize(
+    ("caching", "header"),
+    [
+        (Caching(300), "public, max-age=300"),
+        (Caching(0, 0, 60), "public, max-age=0, stale-if-error=60"),
+        (
+            Caching(300, 300, 86400),
+            "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400",
+        ),
+    ],
+)
+def test_cache_control_names_the_stale_directives_set(caching, header):
+    resource = make_resource(BODY, ATOM, UPDATED, caching, cors=False)
+    assert resource.cache_control == header
+    assert ("Cache-Control", header) in resource.variants[IDENTITY].headers
+    assert ("Cache-Control", header) in resource.variants[GZIP].not_modified_headers
+
+
+@pytest.mark.parametrize("field", ["max_age", "stale_while_revalidate", "stale_if_error"])
+def test_negative_cache_lifetimes_are_refused(field):
+    with pytest.raises(ValueError, match=field):
+        Caching(**{"max_age": 0, field: -1})
 
 
 def test_snapshot_is_an_immutable_copy():
-    resource = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
+    resource = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
     resources = {"/feed.atom": resource}
     snapshot = Snapshot(resources, make_build_status())
     resources["/other.atom"] = resource
@@ -161,9 +183,9 @@ def test_snapshot_ref_swaps_atomically():
 
 
 def test_changed_paths_compares_bytes_not_objects():
-    kept = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
-    same_bytes = make_resource(BODY, ATOM, UPDATED, 300, cors=True)
-    edited = make_resource(BODY + b"<!-- edited -->", ATOM, UPDATED, 300, cors=True)
+    kept = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
+    same_bytes = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True)
+    edited = make_resource(BODY + b"<!-- edited -->", ATOM, UPDATED, Caching(300), cors=True)
     before = Snapshot({"/a.atom": kept, "/b.atom": kept, "/c.atom": kept}, make_build_status())
     after = Snapshot(
         {"/a.atom": kept, "/b.atom": same_bytes, "/c.atom": edited, "/new.atom": kept},

@@ -33,7 +33,7 @@ import msgspec
 
 from feedsvc.errors import SnapshotError
 from feedsvc.status import BuildStatus
-from feedsvc.store import InflatedRepresentation, Representation, Resource
+from feedsvc.store import Caching, InflatedRepresentation, Representation, Resource
 
 MAGIC = b"feedsvc-snapshot 1\n"
 HEADER_SIZE = 1024
@@ -58,6 +58,8 @@ class DocumentEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=True)
     content_type: str
     last_modified: datetime | None
     max_age: int
+    stale_while_revalidate: int
+    stale_if_error: int
     cors: bool
     identity_etag: str
     identity_length: int
@@ -132,7 +134,9 @@ def _entry(url_path: str, resource: Resource) -> DocumentEntry:
         path=url_path,
         content_type=resource.content_type,
         last_modified=resource.last_modified,
-        max_age=resource.max_age,
+        max_age=resource.caching.max_age,
+        stale_while_revalidate=resource.caching.stale_while_revalidate,
+        stale_if_error=resource.caching.stale_if_error,
         cors=resource.cors,
         identity_etag=identity.etag,
         identity_length=len(identity.body)
@@ -212,7 +216,7 @@ def _read_served(file: IO[bytes], where: str, version: str, config: str, limit: 
             identity=InflatedRepresentation(gzipped, entry.identity_etag, entry.identity_length),
             gzip=Representation(gzipped, entry.gzip_etag),
             br=Representation(br, entry.br_etag),
-            max_age=entry.max_age,
+            caching=Caching(entry.max_age, entry.stale_while_revalidate, entry.stale_if_error),
             cors=entry.cors,
             links=entry.links,
         )

@@ -82,7 +82,7 @@ class EmbedFragments:
             render_embed(document, limit),
             CONTENT_TYPE,
             feed.last_modified,
-            feed.max_age,
+            feed.caching,
             cors=True,
         )
         self._cache[key] = resource
