@@ -66,7 +66,7 @@ def create_service(
     _log_start(publisher)
     websub = None
     if config.websub.hubs:
-        websub = WebSub(config, ref, clock=clock, sleep=sleep)
+        websub = WebSub(config, ref, aggregator=publisher.aggregator, clock=clock, sleep=sleep)
         publisher.add_rebuild_listener(websub.rebuilt)
     app = create_app(ref, clock=clock, status=publisher.status, rebuilder=publisher, websub=websub)
     app[PUBLISHER] = publisher

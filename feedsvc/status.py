@@ -141,13 +141,29 @@ class ExternalHubStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerHubStatus:
+    """The aggregator's subscription to one partner's hub."""
+
+    partner: str
+    hub: str
+    topic: str
+    state: str  # "subscribing", "active", "expired", "denied" or "failed"
+    expires_at: datetime | None
+    error: str | None
+    deliveries: int  # since start-up, with a valid signature
+    bad_signatures: int  # since start-up: deliveries ignored for a missing or wrong signature
+
+
+@dataclass(frozen=True, slots=True)
 class WebsubStatus:
-    """WebSub: the built-in hub, and the external hubs changed feeds are published to."""
+    """WebSub: the built-in hub, the external hubs changed feeds are published to, and the
+    aggregator's subscriptions to partners' hubs."""
 
     hub: HubStatus | None = field(default=None, metadata=_ONLY_WHEN_SET)
     external_hubs: tuple[ExternalHubStatus, ...] | None = field(
         default=None, metadata=_ONLY_WHEN_SET
     )
+    partner_hubs: tuple[PartnerHubStatus, ...] | None = field(default=None, metadata=_ONLY_WHEN_SET)
 
 
 @dataclass(frozen=True, slots=True)

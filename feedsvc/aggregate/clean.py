@@ -84,6 +84,8 @@ class CleanFeed:
     entries: tuple[CleanEntry | Unchanged, ...]  # document order, duplicates included
     bozo: str | None
     format: str
+    hubs: tuple[str, ...] = ()
+    self_url: str | None = None
 
 
 def clean_feed(
@@ -105,6 +107,8 @@ def clean_feed(
         entries=tuple(entries),
         bozo=parsed.bozo,
         format=parsed.format,
+        hubs=parsed.hubs,
+        self_url=parsed.self_url,
     )
 
 

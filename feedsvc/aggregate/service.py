@@ -28,7 +28,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from feedsvc.aggregate.clean import CleanEntry, CleanFeed, reuse
 from feedsvc.aggregate.merge import (
@@ -58,9 +58,10 @@ from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, LeaseLost, StoreError
 from feedsvc.model import Category, Origin, Post, newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
+from feedsvc.remote.links import link_targets
 from feedsvc.status import PartnerStatus
 
-__all__ = ["Aggregator", "fetch_policy"]
+__all__ = ["Aggregator", "PushSource", "fetch_policy"]
 
 log = logging.getLogger("feedsvc.aggregate")
 
@@ -87,6 +88,16 @@ def fetch_policy(config: Config) -> FetchPolicy:
         user_agent=user_agent(config.site.url),
         per_host_limit=agg.per_host,
     )
+
+
+class PushSource(Protocol):
+    """What the aggregator asks of WebSub's subscriber side (websub/subscriber.py)."""
+
+    def discovered(self, partner: str, hub: str | None, topic: str) -> None:
+        """A fetch of ``partner`` named ``hub`` (None: no hub) for ``topic``."""
+
+    def pushed(self, partner: str) -> bool:
+        """Whether a hub delivers ``partner``'s changes to us now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +142,11 @@ class Aggregator:
         self._schedule = SchedulePolicy(
             interval=agg.interval.seconds, max_backoff=agg.max_backoff.seconds
         )
+        # A partner whose hub pushes its changes is still polled, rarely, in case one is lost.
+        self._pushed_schedule = replace(
+            self._schedule, interval=config.websub.backup_interval.seconds
+        )
+        self._push: PushSource | None = None
         self._parser = ParserPool(
             agg.parse_workers,
             agg.timeout.seconds,
@@ -316,7 +332,20 @@ class Aggregator:
             raise RuntimeError("Aggregator.start() first")
         await self._attempt(name, force=not when_due)
 
-    async def _attempt(self, name: str, *, force: bool) -> None:
+    async def push(self, name: str, body: bytes, headers: Mapping[str, str]) -> None:
+        """A hub's delivery of partner ``name``'s feed (W3C WebSub §7, content distribution):
+        the body goes through exactly the parse, clean and merge of a fetched one."""
+        if not self._started:
+            raise RuntimeError("Aggregator.start() first")
+        pushed = FetchResult(200, "", None, body, dict(headers), Validators(), None, 0.0)
+        await self._attempt(name, force=True, pushed=pushed)
+
+    def use_push(self, source: PushSource) -> None:
+        """Tell ``source`` of the hub each partner's feed names, and poll the partners it
+        says are pushed at ``websub.backup_interval`` only (call before ``start``)."""
+        self._push = source
+
+    async def _attempt(self, name: str, *, force: bool, pushed: FetchResult | None = None) -> None:
         """Claim ``name`` in the store, and refresh it if this replica got it. ``force``:
         whether or not it is due (an explicit refresh); the host limit still applies."""
         partner = self._partners[name]
@@ -339,7 +368,8 @@ class Aggregator:
                 else:
                     if claim.took_over:
                         log.warning("partner %s: took over a lease that was not released", name)
-                    changed = await self._refresh(partner, await self._sync(name, claim))
+                    record = await self._sync(name, claim)
+                    changed = await self._refresh(partner, record, pushed)
         if changed:
             await self._notifier.changed()
 
@@ -361,7 +391,9 @@ class Aggregator:
             self._invalidate(name)
         return record
 
-    async def _refresh(self, partner: _Partner, record: PartnerRecord) -> bool:
+    async def _refresh(
+        self, partner: _Partner, record: PartnerRecord, pushed: FetchResult | None = None
+    ) -> bool:
         name = partner.config.name
         now = self._now()
         result: FetchResult | None = None
@@ -371,7 +403,11 @@ class Aggregator:
         fingerprint = record.fingerprint
         try:
             validators = Validators(record.etag, record.last_modified)
-            result = await self._fetcher.fetch(record.url, validators)
+            if pushed is not None:
+                # Kept validators: the next poll still asks conditionally.
+                result = replace(pushed, url=record.url, validators=validators)
+            else:
+                result = await self._fetcher.fetch(record.url, validators)
             outcome = classify(result)
             if outcome.modified:
                 fingerprint = self._fingerprint(result.body)
@@ -390,6 +426,8 @@ class Aggregator:
             if result is not None:
                 outcome = replace(outcome, status=result.status)
             parsed = merged = None
+        if pushed is None and result is not None and outcome.state is State.OK:
+            self._discover(name, result, parsed)
         new = self._next_record(record, outcome, result, parsed, merged, fingerprint, now)
         try:
             upserts, deletes = (merged.upserts, merged.deletes) if merged else ((), ())
@@ -412,6 +450,22 @@ class Aggregator:
             self._invalidate(name)
             return True
         return False
+
+    def _discover(self, name: str, result: FetchResult, parsed: CleanFeed | None) -> None:
+        """W3C WebSub §4: the hub and topic a partner's response names, from its Link header
+        first (it takes precedence), else from the document when it was parsed."""
+        if self._push is None:
+            return
+        link = result.headers.get("link")
+        hubs = link_targets(link, "hub", result.url)
+        selves = link_targets(link, "self", result.url)
+        if not hubs:
+            if parsed is None:
+                return  # an unchanged body was not parsed again: nothing new to tell
+            hubs = parsed.hubs
+            selves = (parsed.self_url,) if parsed.self_url else ()
+        topic = selves[0] if selves else result.url
+        self._push.discovered(name, hubs[0] if hubs else None, topic)
 
     def _fingerprint(self, body: bytes) -> str:
         """What makes a merge give the same entries: the body and the settings merge uses."""
@@ -449,7 +503,9 @@ class Aggregator:
     ) -> PartnerRecord:
         ok = outcome.state is State.OK
         failures = 0 if ok else record.failures + 1
-        delay = next_delay(outcome, failures, self._schedule, self._rng)
+        pushed = self._push is not None and self._push.pushed(record.name)
+        schedule = self._pushed_schedule if pushed else self._schedule
+        delay = next_delay(outcome, failures, schedule, self._rng)
         redirect = track_redirect(
             Redirect(record.url, record.pending_url, record.pending_count),
             outcome,

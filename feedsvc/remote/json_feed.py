@@ -62,7 +62,19 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         ),
         bozo=bozo,
         format="json",
+        hubs=_json_hubs(doc, url),
+        self_url=http_url(doc.get("feed_url"), url),
     )
+
+
+def _json_hubs(doc: dict[str, Any], url: str) -> tuple[str, ...]:
+    """JSON Feed 1.1 ``hubs`` of type WebSub (the type is compared without case)."""
+    urls = (
+        http_url(value_at(hub, "url"), url)
+        for hub in list_at(doc, "hubs")
+        if as_str(value_at(hub, "type")).lower() == "websub"
+    )
+    return tuple(dict.fromkeys(hub for hub in urls if hub))
 
 
 def _json_entry(

@@ -45,3 +45,7 @@ class ParsedFeed:
     # status page); None when clean.
     bozo: str | None
     format: str  # "atom", "rss", "rdf", "cdf", "json"; "unknown" for recovered tag soup
+    # W3C WebSub §4 discovery in the document: its hubs and its own URL (rel="self"),
+    # absolute http(s).
+    hubs: tuple[str, ...] = ()
+    self_url: str | None = None

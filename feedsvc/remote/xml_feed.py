@@ -77,7 +77,20 @@ def parse_xml_feed(
         entries=tuple(_xml_entry(e, url, feed_lang, feed_authors) for e in raw_entries),
         bozo=bozo,
         format=_format(version),
+        hubs=_feed_links(feed, "hub", url),
+        self_url=next(iter(_feed_links(feed, "self", url)), None),
     )
+
+
+def _feed_links(feed: dict[str, Any], rel: str, base: str) -> tuple[str, ...]:
+    """The feed's links of one relation (Atom ``link``, RSS ``atom:link``), absolute
+    http(s), in document order, each once."""
+    urls = (
+        http_url(value_at(link, "href"), base)
+        for link in list_at(feed, "links")
+        if value_at(link, "rel") == rel
+    )
+    return tuple(dict.fromkeys(url for url in urls if url))
 
 
 def _feedparser_headers(url: str, headers: Mapping[str, str]) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 from yarl import URL
@@ -17,7 +18,9 @@ from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
-from feedsvc.websub import WebSub
+
+if TYPE_CHECKING:  # websub/ imports web/errors.py: only the type is needed here
+    from feedsvc.websub import WebSub
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The box holding what is served; background tasks (live updates) swap ref.current.

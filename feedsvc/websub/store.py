@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from feedsvc.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: tuple[str, ...] = (
     # 0 → 1
@@ -32,6 +32,31 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (topic, callback)
     ) WITHOUT ROWID;
     """,
+    # 1 → 2: the aggregator's own subscriptions to partners' hubs
+    """
+    CREATE TABLE partner_subscriptions (
+        partner TEXT PRIMARY KEY,
+        hub TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE,
+        secret TEXT NOT NULL,
+        state TEXT NOT NULL,
+        lease_seconds INTEGER,
+        expires_at TEXT,
+        error TEXT
+    );
+    """,
+)
+_PARTNER_COLUMNS = (
+    "partner",
+    "hub",
+    "topic",
+    "token",
+    "secret",
+    "state",
+    "lease_seconds",
+    "expires_at",
+    "error",
 )
 
 _COLUMNS = ("topic", "callback", "secret", "lease_seconds", "expires_at")
@@ -51,14 +76,37 @@ class Subscription:
         return self.expires_at is not None and self.expires_at <= now
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerSubscription:
+    """The aggregator's subscription to a partner's hub (W3C WebSub §5.1, subscriber side).
+
+    ``token`` names the callback (``/websub/{token}``): unguessable, one per subscription.
+    ``state``: "subscribing" (asked, not yet verified), "active", "denied" (§5.2) or
+    "failed" (the hub refused the request)."""
+
+    partner: str
+    hub: str
+    topic: str
+    token: str
+    secret: str
+    state: str
+    lease_seconds: int | None = None
+    expires_at: datetime | None = None
+    error: str | None = None
+
+
 class SubscriptionStore(Protocol):
-    """Where the hub keeps its active subscriptions."""
+    """Where WebSub keeps its subscriptions: the hub's, and the aggregator's own."""
 
     def load(self) -> list[Subscription]: ...
 
     def save(self, subscription: Subscription) -> None: ...
 
     def delete(self, topic: str, callback: str) -> None: ...
+
+    def load_partners(self) -> list[PartnerSubscription]: ...
+
+    def save_partner(self, subscription: PartnerSubscription) -> None: ...
 
     def close(self) -> None: ...
 
@@ -119,6 +167,19 @@ class SqliteSubscriptions:
     def delete(self, topic: str, callback: str) -> None:
         self._write("DELETE FROM subscriptions WHERE topic = ? AND callback = ?", (topic, callback))
 
+    def load_partners(self) -> list[PartnerSubscription]:
+        rows = self._db.execute(f"SELECT {', '.join(_PARTNER_COLUMNS)} FROM partner_subscriptions")
+        return [_partner_from_row(row) for row in rows]
+
+    def save_partner(self, subscription: PartnerSubscription) -> None:
+        """One per partner: a new hub or topic replaces the old subscription."""
+        marks = ", ".join("?" * len(_PARTNER_COLUMNS))
+        self._write(
+            f"INSERT OR REPLACE INTO partner_subscriptions ({', '.join(_PARTNER_COLUMNS)}) "
+            f"VALUES ({marks})",
+            _partner_row(subscription),
+        )
+
     def close(self) -> None:
         self._db.close()
 
@@ -144,3 +205,17 @@ def _row(subscription: Subscription) -> tuple[Any, ...]:
 def _from_row(row: Sequence[Any]) -> Subscription:
     topic, callback, secret, lease, expires = row
     return Subscription(topic, callback, secret, lease, datetime.fromisoformat(expires))
+
+
+def _partner_row(subscription: PartnerSubscription) -> tuple[Any, ...]:
+    values = [getattr(subscription, name) for name in _PARTNER_COLUMNS]
+    expires = subscription.expires_at
+    values[_PARTNER_COLUMNS.index("expires_at")] = expires.isoformat() if expires else None
+    return tuple(values)
+
+
+def _partner_from_row(row: Sequence[Any]) -> PartnerSubscription:
+    values = dict(zip(_PARTNER_COLUMNS, row, strict=True))
+    expires = values["expires_at"]
+    values["expires_at"] = datetime.fromisoformat(expires) if expires else None
+    return PartnerSubscription(**values)
