@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aggregate_support import SITE, FakeClock, atom_feed, feed_server_fixture, item
+from aggregate_support import SITE, FakeClock, atom_feed, item
 from aiohttp import web
 
 from feedsvc.aggregate.service import Aggregator
@@ -26,7 +26,6 @@ from feedsvc.live import Publisher
 from feedsvc.web.app import create_app
 from feedsvc.websub import WebSub
 
-feed_server = pytest.fixture(feed_server_fixture)
 PUBLIC = "http://127.0.0.1:8080/"
 
 
