@@ -250,17 +250,18 @@ async def test_a_failing_rebuild_keeps_the_last_good_feeds_and_the_next_catches_
     publisher.build()
     before = etags(publisher)
     site.write_post("en/h.md", post_text("Post h", "en", ["Policy"], "2024-03-26"))
-    assemble = publisher._assemble
+    builder = publisher._builder  # a seam: a build that fails as a bug would
+    assemble = builder.assemble
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    publisher._assemble = broken
+    builder.assemble = broken
     await publisher.rebuild()
     assert etags(publisher) == before
     assert publisher.status().rebuild_error == "RuntimeError: a bug"
 
-    publisher._assemble = assemble
+    builder.assemble = assemble
     await publisher.rebuild()  # the file did not change again; the change is still seen
     assert "Post h" in titles(publisher, "/feed.atom")
     assert publisher.status().rebuild_error is None

@@ -19,8 +19,10 @@ a source that cannot be read keeps its last good posts, a post that turns bad it
 version, a config that fails validation on reload the old config; every one is reported on
 /status and in the log, and the report clears when the problem is fixed.
 
-The watchers and timers that ask for rebuilds are tasks.py's; /status is assembled by
-status.py; the aiohttp wiring (lifespan, SIGHUP) is feedsvc/service.py's.
+The Publisher decides when to build and swaps; the parts are beside it: reading.py reads
+the sources, builder.py normalizes and renders, reload.py reloads the config, tasks.py
+runs the watchers and timers, listeners.py tells of each swap, status.py assembles
+/status. The aiohttp wiring (lifespan, SIGHUP) is feedsvc/service.py's.
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -39,54 +40,23 @@ from typing import Any
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config
+from feedsvc.live.builder import Built, SiteBuilder
 from feedsvc.live.coalesce import Batch, Coalescer
+from feedsvc.live.listeners import RebuildListener, RebuildListeners
 from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
 from feedsvc.live.status import service_status
 from feedsvc.live.tasks import SourceTasks
-from feedsvc.model import Post, Problem
-from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.pipeline import (
-    LoadResult,
-    RenderedSite,
-    SourceState,
-    all_feeds,
-    normalize_sources,
     render_context,
-    render_site,
-    status_of,
 )
-from feedsvc.status import RebuildStatus, ServiceStatus
-from feedsvc.store import Snapshot, SnapshotRef, changed_paths
+from feedsvc.status import ServiceStatus
+from feedsvc.store import Snapshot, SnapshotRef
 from feedsvc.warm.file import Served
 from feedsvc.warm.keeper import Capture, SnapshotKeeper
 from feedsvc.warm.state import WarmState
 
 log = logging.getLogger(__name__)
-
-# /status lists the paths of at most this many feeds re-rendered by the last rebuild.
-LISTED_FEEDS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Rebuilt:
-    """One rebuild's swap, as the Publisher's listeners see it.
-
-    ``changed`` are the served paths (``/lang/es.atom``, ``/``) whose bytes changed or that
-    are new, ``removed`` those no longer served; both sorted, and both empty when the
-    rebuild re-rendered feeds to the same bytes.
-    """
-
-    snapshot: Snapshot  # served from now on
-    previous: Snapshot  # served until now
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-    trigger: str  # what asked for the rebuild: "watch", "webhook", "partners+reload"…
-
-
-# Called on the event loop right after each swap, in the order added. A listener must not
-# block: slow work (pinging a hub, writing to disk) belongs in a task it starts itself.
-RebuildListener = Callable[[Rebuilt], None]
 
 
 class Lag(IntEnum):
@@ -102,17 +72,6 @@ class Lag(IntEnum):
     NONE = 0
     FEEDS = 1
     ALL_FEEDS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class _Built:
-    """What one rebuild made, handed back from its thread to the event loop."""
-
-    snapshot: Snapshot
-    loaded: LoadResult
-    rendered: RenderedSite
-    normalized: int
-    partner_posts: Sequence[Post]
 
 
 class Publisher:
@@ -139,19 +98,15 @@ class Publisher:
         aggregate: bool = True,
     ) -> None:
         self.config = config
-        self._listeners: list[RebuildListener] = []
-        self._clock = clock
+        self._listeners = RebuildListeners()
         self._workers = workers
         # What the sources last gave, and what was made of it.
         self._reads = SourceReads(clock)
-        self._normalized = NormalizeCache(workers)
-        self._loaded: LoadResult | None = None
-        self._rendered: RenderedSite | None = None
+        self._builder = SiteBuilder(clock, workers)
         self._ref: SnapshotRef | None = None
         # Rebuilding: one at a time, and how the last one went.
         self._coalescer = Coalescer(self._rebuild)
         self._lag = Lag.NONE
-        self._last_rebuild: RebuildStatus | None = None
         self._rebuild_error: str | None = None
         self._reload = ConfigReload(config, clock, load_config)
         # Background work: watchers and timers, SIGHUP reloads, the aggregator.
@@ -161,7 +116,6 @@ class Publisher:
         # The snapshot on disk, and a warm start's file, whose state the first rebuild restores.
         self._keeper = SnapshotKeeper(snapshot_file) if snapshot_file is not None else None
         self._served: Served | None = None
-        self._partner_posts: Sequence[Post] = ()
         self.aggregator = aggregator
         if aggregate and aggregator is None and config.aggregator.enabled:
             self.aggregator = Aggregator(config, clock=clock, on_change=self.partners_changed)
@@ -172,13 +126,6 @@ class Publisher:
             raise RuntimeError("Publisher.build() has not run")
         return self._ref
 
-    @property
-    def loaded(self) -> LoadResult:
-        """The posts and problems of what is served now."""
-        if self._loaded is None:
-            raise RuntimeError("Publisher.build() has not run")
-        return self._loaded
-
     # --- building ---------------------------------------------------------------------------
 
     def build(self) -> SnapshotRef:
@@ -186,7 +133,7 @@ class Publisher:
         ``workers`` processes, before the server's event loop runs)."""
         started = time.perf_counter()
         self._reads.read_all(self.config)
-        built = self._assemble(
+        built = self._builder.assemble(
             self.config, self._reads.states, (), full=True, workers=self._workers
         )
         return self._first(built, started)
@@ -197,12 +144,12 @@ class Publisher:
         started = time.perf_counter()
         await self._reads.read_all_async(self.config)
         built = await asyncio.to_thread(
-            self._assemble, self.config, self._reads.states, (), full=True, workers=1
+            self._builder.assemble, self.config, self._reads.states, (), full=True, workers=1
         )
         return self._first(built, started)
 
-    def _first(self, built: _Built, started: float) -> SnapshotRef:
-        self._keep(built, "start", started)
+    def _first(self, built: Built, started: float) -> SnapshotRef:
+        self._builder.keep(built, "start", started)
         self._ref = SnapshotRef(built.snapshot)
         if self._keeper is not None:
             self._keeper.keep_for_later(self._capture())  # written once serving has begun
@@ -236,9 +183,7 @@ class Publisher:
         if restored is None:
             return False
         self._reads.restore(restored.states, restored.folders)
-        self._normalized = restored.normalized
-        self._loaded, self._rendered = restored.loaded, restored.rendered
-        self._partner_posts = restored.partner_posts
+        self._builder.restore(restored)
         return True
 
     def _capture(self) -> Capture | None:
@@ -249,8 +194,8 @@ class Publisher:
         state = WarmState(
             states=dict(self._reads.states),
             folders=self._reads.folder_memories(),
-            normalized=self._normalized.entries(),
-            partner_posts=tuple(self._partner_posts),
+            normalized=self._builder.normalized.entries(),
+            partner_posts=tuple(self._builder.partner_posts),
         )
         return Capture(self.config, self._ref.current, state)
 
@@ -260,51 +205,6 @@ class Publisher:
         if self._keeper is not None and capture is not None:
             self._keeper.keep_for_later(None)
             self._keeper.write(capture)
-
-    def _assemble(
-        self,
-        config: Config,
-        states: Mapping[str, SourceState],
-        partner_posts: Sequence[Post],
-        *,
-        full: bool,
-        workers: int | None,
-    ) -> _Built:
-        """Normalize, group, render: pure work on the given state (runs in a thread)."""
-        self._normalized.workers = workers
-        loaded = normalize_sources(states, config, mapper=self._normalized.mapper(config))
-        if self._normalized.kept:
-            loaded = replace(loaded, problems=(*loaded.problems, *self._normalized.kept))
-        feeds = all_feeds(loaded.posts, config, partner_posts)
-        previous = None if full else self._rendered
-        rendered = render_site(feeds, config, previous, workers)
-        status = status_of(loaded, feeds, self._clock())
-        snapshot = Snapshot(resources=rendered.resources, status=status)
-        return _Built(snapshot, loaded, rendered, self._normalized.normalized, partner_posts)
-
-    def _keep(self, built: _Built, trigger: str, started: float) -> None:
-        """Record what a build made (on the event loop, once its thread is done)."""
-        self._log_new_problems(built.loaded.problems)
-        self._loaded = built.loaded
-        self._rendered = built.rendered
-        self._partner_posts = built.partner_posts
-        rendered = built.rendered.rerendered
-        self._last_rebuild = RebuildStatus(
-            at=self._clock(),
-            trigger=trigger,
-            seconds=round(time.perf_counter() - started, 3),
-            posts_normalized=built.normalized,
-            feeds_rendered=len(rendered),
-            rendered=rendered[:LISTED_FEEDS],
-        )
-
-    def _log_new_problems(self, problems: Sequence[Problem]) -> None:
-        if self._loaded is None:
-            return  # the start-up build's problems are logged by the command line
-        before = set(self._loaded.problems)
-        for problem in problems:
-            if problem not in before:
-                log.warning("%s: %s", problem, problem.severity.value)
 
     # --- rebuilding -------------------------------------------------------------------------
 
@@ -357,7 +257,7 @@ class Publisher:
         full = self._lag is Lag.ALL_FEEDS
         try:
             built = await asyncio.to_thread(
-                self._assemble, config, states, partner_posts, full=full, workers=1
+                self._builder.assemble, config, states, partner_posts, full=full, workers=1
             )
         except Exception as e:
             # A bug, not bad input (that is reported per post and per source): the last
@@ -368,7 +268,7 @@ class Publisher:
         self._reads.keep(states)
         self._lag = Lag.NONE
         self._rebuild_error = None
-        self._keep(built, batch.trigger, started)
+        self._builder.keep(built, batch.trigger, started)
         previous_snapshot, self.ref.current = self.ref.current, built.snapshot
         log.info(
             "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",
@@ -377,26 +277,14 @@ class Publisher:
             built.normalized,
             time.perf_counter() - started,
         )
-        self._tell_listeners(previous_snapshot, built.snapshot, batch.trigger)
+        self._listeners.tell(previous_snapshot, built.snapshot, batch.trigger)
         if self._keeper is not None:
             self._keeper.save_soon(self._capture())
 
     def add_rebuild_listener(self, listener: RebuildListener) -> None:
-        """Call ``listener(rebuilt)`` after each rebuild that swaps in a new snapshot (the
-        WebSub hub distributes the feeds whose bytes changed); it must return at once."""
-        self._listeners.append(listener)
-
-    def _tell_listeners(self, previous: Snapshot, snapshot: Snapshot, trigger: str) -> None:
-        if not self._listeners:
-            return
-        changed, removed = changed_paths(previous, snapshot)
-        rebuilt = Rebuilt(snapshot, previous, changed, removed, trigger)
-        for listener in self._listeners:
-            try:
-                listener(rebuilt)
-            except Exception:
-                # One listener's bug neither undoes the swap nor keeps the others from it.
-                log.exception("rebuild listener %r failed", listener)
+        """Call ``listener(rebuilt)`` after each rebuild that swaps in a new snapshot
+        (listeners.py: what it is told, and what it must not do)."""
+        self._listeners.add(listener)
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -476,7 +364,7 @@ class Publisher:
             self._tasks,
             config_loaded_at=self._reload.loaded_at,
             config_error=self._reload.error,
-            last_rebuild=self._last_rebuild,
+            last_rebuild=self._builder.last,
             rebuild_error=self._rebuild_error,
             rebuilds=self.rebuilds,
             webhook=self.webhook_token() is not None,
