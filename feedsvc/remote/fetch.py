@@ -30,13 +30,12 @@ from feedsvc.errors import (
     BodyTooLarge,
     ConnectionFailed,
     ContentDecodingFailed,
-    FetchError,
     FetchTimeout,
     TooManyRedirects,
-    UnsupportedScheme,
 )
 from feedsvc.remote.addresses import AddressPolicy, PolicyResolver
 from feedsvc.remote.decoding import DECODING_ERRORS, decode, decoders_for
+from feedsvc.remote.redirects import hop_headers, origin_of, parse_target, same_origin
 
 __all__ = [
     "ACCEPT",
@@ -59,14 +58,9 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # RFC 9110 §15.4.2 and §15.4.9: only these tell the client to update its stored link.
 _PERMANENT = frozenset({301, 308})
-_SCHEMES = frozenset({"http", "https"})
 _CHUNK = 64 * 1024
 # The body is decoded, so these no longer describe FetchResult.body.
 _TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-# Caller headers that carry credentials: never sent on to another origin after a redirect
-# (as browsers do, Fetch standard §4.4 "HTTP-redirect fetch", and curl and requests).
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def user_agent(site_url: str = "") -> str:
@@ -248,7 +242,7 @@ class Fetcher:
     def _target(self, url: str) -> URL:
         if self._session is None:
             raise RuntimeError("use Fetcher inside 'async with'")
-        return _parse_url(url, url)
+        return parse_target(url, url)
 
     async def _limited(
         self, url: str, target: URL, request: Callable[[], Awaitable[FetchResult]]
@@ -287,10 +281,10 @@ class Fetcher:
         session = self._session
         assert session is not None
         hops: list[int] = []
-        origin = _origin(target)
+        origin = origin_of(target)
         for _ in range(self.policy.max_redirects + 1):
             self._check_literal(url, target, hops)
-            headers = _hop_headers(extra, _same_origin(origin, target))
+            headers = hop_headers(extra, same_origin(origin, target))
             headers.update(validators.request_headers())
             with self._client_errors(url, target, hops):
                 async with session.get(target, headers=headers, allow_redirects=False) as resp:
@@ -298,7 +292,7 @@ class Fetcher:
                     if resp.status in _REDIRECTS and location is not None:
                         hops.append(resp.status)
                         # RFC 9110 §10.2.2: Location may be relative to the request's URL.
-                        target = _parse_url(url, location, base=target)
+                        target = parse_target(url, location, base=target)
                         continue
                     return await self._result(url, target, hops, validators, resp, error_body)
         raise TooManyRedirects(url, self.policy.max_redirects)
@@ -407,43 +401,5 @@ class Fetcher:
         return b"".join(parts)
 
 
-def _parse_url(url: str, reference: str, base: URL | None = None) -> URL:
-    try:
-        target = URL(reference)
-        if base is not None:
-            target = base.join(target)
-    except ValueError as e:
-        raise FetchError(url, f"invalid URL {reference!r}: {e}") from e
-    hop = str(target) if base is not None else None
-    if not target.scheme:
-        raise FetchError(url, f"{reference!r} is not an absolute URL")
-    if target.scheme not in _SCHEMES:
-        raise UnsupportedScheme(url, target.scheme, hop)
-    if not target.host:
-        raise FetchError(url, f"URL {reference!r} has no host")
-    return target.with_fragment(None)  # never sent (RFC 9110 §7.1)
-
-
 def _hop(target: URL, hops: Sequence[int]) -> str | None:
     return str(target) if hops else None
-
-
-def _origin(target: URL) -> tuple[str, str, int | None]:
-    """RFC 6454 §4: scheme, host and port (the scheme's default when not given)."""
-    scheme = (target.scheme or "").lower()
-    return scheme, (target.host or "").lower(), target.port or _DEFAULT_PORTS.get(scheme)
-
-
-def _same_origin(origin: tuple[str, str, int | None], target: URL) -> bool:
-    """Whether credentials meant for ``origin`` may go to ``target``: the same origin, or
-    the same host moved from http to https on the default ports (as requests allows)."""
-    hop = _origin(target)
-    if hop == origin:
-        return True
-    return origin == ("http", hop[1], 80) and hop == ("https", origin[1], 443)
-
-
-def _hop_headers(extra: Mapping[str, str], same_origin: bool) -> dict[str, str]:
-    if same_origin:
-        return dict(extra)
-    return {name: value for name, value in extra.items() if name.lower() not in _CREDENTIAL_HEADERS}
