@@ -15,6 +15,7 @@ import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -22,6 +23,8 @@ from feedsvc.errors import ConfigError
 
 FORMATS = ("atom", "rss", "json")
 BUILTIN_HUB = "builtin"
+# A non-public network let through the address policy ("10.1.2.0/24"; "10.0.0.5" is a /32).
+Network = IPv4Network | IPv6Network
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -125,7 +128,7 @@ class AggregatorConfig:
     max_body: int = 10 * 1024 * 1024  # bytes, counted after decompression
     per_host: int = 2  # concurrent requests to one host name
     # Non-public networks allowed while the rest stay refused ("10.1.2.0/24").
-    allowed_networks: tuple[str, ...] = ()
+    allowed_networks: tuple[Network, ...] = ()
     parse_workers: int = 2  # processes that run feedparser; 0 parses in a thread
 
 
@@ -162,7 +165,7 @@ class WebsubConfig:
     max_per_topic: int = 1000
     max_request: int = 16384  # bytes of a POST /websub body
     allow_private_addresses: bool = False  # callbacks on non-public addresses
-    allowed_networks: tuple[str, ...] = ()
+    allowed_networks: tuple[Network, ...] = ()
     # Aggregator: how often a partner that pushes through a hub is still polled.
     backup_interval: Duration = Duration.parse("6h")
 

@@ -28,6 +28,7 @@ from feedsvc.config import (
     AggregatorConfig,
     Config,
     Duration,
+    Network,
     SourceConfig,
     WebsubConfig,
     check_env_name,
@@ -131,6 +132,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(key, f"must be a list of strings, not {_toml_type(value)}")
+        if hint == tuple[Network, ...]:
+            return tuple(_network(text, key) for text in value)
         return tuple(value)
     # bool is an int in Python; TOML keeps them apart, so do we.
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -291,7 +294,6 @@ def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
             raise ConfigError(f"aggregator.{key}", "must be at least 1")
     if not 0 <= aggregator.parse_workers <= 8:
         raise ConfigError("aggregator.parse_workers", "must be between 0 and 8")
-    _check_networks(aggregator.allowed_networks, "aggregator.allowed_networks")
     if aggregator.lease.seconds <= 2 * aggregator.timeout.seconds:
         raise ConfigError(
             "aggregator.lease",
@@ -319,14 +321,14 @@ def _check_store(url: str) -> None:
         )
 
 
-def _check_networks(networks: tuple[str, ...], key: str) -> None:
-    for network in networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError as e:
-            raise ConfigError(
-                key, f"{network!r} is not an IP network like '10.1.2.0/24' or '127.0.0.1'"
-            ) from e
+def _network(text: str, key: str) -> Network:
+    """A CIDR block, or one address as its /32 (/128); host bits are ignored."""
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError as e:
+        raise ConfigError(
+            key, f"{text!r} is not an IP network like '10.1.2.0/24' or '127.0.0.1'"
+        ) from e
 
 
 def _check_websub(websub: WebsubConfig) -> WebsubConfig:
@@ -343,7 +345,6 @@ def _check_websub(websub: WebsubConfig) -> WebsubConfig:
             raise ConfigError(f"websub.{key}", "must be at least 1")
     if websub.retries < 0:
         raise ConfigError("websub.retries", "must not be negative")
-    _check_networks(websub.allowed_networks, "websub.allowed_networks")
     return websub
 
 

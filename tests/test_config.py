@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -223,6 +224,16 @@ def test_a_bad_duration_names_its_one_full_key_path(tmp_path, extra, key):
     assert "must be a duration like" in error.message
 
 
+def test_allowed_networks_are_read_once_into_networks(tmp_path):
+    text = GOOD + "[websub]\nallowed_networks = ['192.168.5.7', '10.1.2.3/24', 'fd00::/64']\n"
+    networks = load_config(write(tmp_path, text)).websub.allowed_networks
+    assert networks == (
+        ip_network("192.168.5.7/32"),  # one address
+        ip_network("10.1.2.0/24"),  # host bits ignored
+        ip_network("fd00::/64"),
+    )
+
+
 def test_source_and_partner_languages_are_stored_as_canonical_tags(tmp_path):
     text = GOOD + (
         "lang = 'pt_br'\n"
@@ -271,7 +282,7 @@ def test_aggregator_mode_loads_with_partners(tmp_path):
     config = load_config(write(tmp_path, text))
     assert config.aggregator.enabled
     assert config.aggregator.retention == 500
-    assert config.aggregator.allowed_networks == ("10.1.2.0/24",)
+    assert config.aggregator.allowed_networks == (ip_network("10.1.2.0/24"),)
     assert config.partners[0].lang == "es"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -169,7 +169,7 @@ def test_policy_allows_everything_when_private_addresses_are_allowed() -> None:
 
 
 def test_policy_allowlist_lets_through_only_its_networks() -> None:
-    policy = AddressPolicy.build(False, ["127.0.0.1/32", "fd00:1::/64"])
+    policy = AddressPolicy(False, (ip_network("127.0.0.1/32"), ip_network("fd00:1::/64")))
     assert policy.check(ip_address("127.0.0.1")) is None
     assert policy.check(ip_address("::ffff:127.0.0.1")) is None  # the same host
     assert policy.check(ip_address("fd00:1::5")) is None
@@ -182,11 +182,6 @@ def test_policy_allowlist_lets_through_only_its_networks() -> None:
         refusal_reason(ip_address("127.0.0.2")),
     )
     assert policy.check_host("partner.example") is None
-
-
-def test_policy_build_rejects_a_malformed_network() -> None:
-    with pytest.raises(ValueError):
-        AddressPolicy.build(False, ["not-a-network"])
 
 
 class FakeResolver(AbstractResolver):

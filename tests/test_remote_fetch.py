@@ -10,6 +10,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from ipaddress import ip_network
 
 import brotli
 import pytest
@@ -508,7 +509,7 @@ async def test_a_redirect_to_a_refused_address_is_refused_at_the_hop(serve, refu
         return web.Response(status=302, headers={"Location": location})
 
     outside = await serve({"/feed": to_inside})
-    policy = FetchPolicy(allowed_networks=("127.0.0.1/32",))
+    policy = FetchPolicy(allowed_networks=(ip_network("127.0.0.1/32"),))
     async with Fetcher(policy) as fetcher:
         with pytest.raises(AddressRefused) as info:
             await fetcher.fetch(url(outside))
@@ -535,7 +536,7 @@ async def test_names_are_checked_on_the_addresses_connected_to(serve) -> None:
             "mixed.test": ["127.0.0.1", "127.0.0.2"],
         }
     )
-    policy = FetchPolicy(allowed_networks=("127.0.0.1/32",))
+    policy = FetchPolicy(allowed_networks=(ip_network("127.0.0.1/32"),))
     async with Fetcher(policy, resolver=resolver) as fetcher:
         ok = await fetcher.fetch(f"http://partner.test:{outside.port}/feed")
         assert ok.body == FEED  # the resolver really is the one connections use

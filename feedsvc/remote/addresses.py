@@ -17,9 +17,8 @@ Two guards, both fed by the same pure classification (``refusal_reason``):
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
@@ -151,12 +150,6 @@ class AddressPolicy:
 
     allow_private_addresses: bool = False
     allowed_networks: tuple[IPNetwork, ...] = ()
-
-    @classmethod
-    def build(cls, allow_private_addresses: bool, allowed_networks: Iterable[str]) -> AddressPolicy:
-        """A policy from config strings; ``ValueError`` for a malformed network."""
-        nets = tuple(ip_network(n, strict=False) for n in allowed_networks)
-        return cls(allow_private_addresses, nets)
 
     def check(self, ip: IPAddress) -> str | None:
         """None when ``ip`` may be connected to, else the reason it may not."""

@@ -33,7 +33,7 @@ from feedsvc.errors import (
     FetchTimeout,
     TooManyRedirects,
 )
-from feedsvc.remote.addresses import AddressPolicy, PolicyResolver
+from feedsvc.remote.addresses import AddressPolicy, IPNetwork, PolicyResolver
 from feedsvc.remote.decoding import DECODING_ERRORS, decode, decoders_for
 from feedsvc.remote.redirects import hop_headers, origin_of, parse_target, same_origin
 
@@ -80,8 +80,8 @@ class FetchPolicy:
     max_body_bytes: int = 10 * 1024 * 1024  # counted after decompression
     max_redirects: int = 5
     allow_private_addresses: bool = False
-    # Non-public networks allowed anyway ("10.1.2.0/24", "127.0.0.1/32") when the rest stay refused.
-    allowed_networks: tuple[str, ...] = ()
+    # Non-public networks allowed anyway (10.1.2.0/24, 127.0.0.1/32) when the rest stay refused.
+    allowed_networks: tuple[IPNetwork, ...] = ()
     user_agent: str = DEFAULT_USER_AGENT  # callers pass user_agent(site.url)
     per_host_limit: int = 2  # concurrent requests to one host name
 
@@ -169,7 +169,7 @@ class Fetcher:
         self.policy = policy or FetchPolicy()
         self._clock = clock
         self._resolver = resolver
-        self._addresses = AddressPolicy.build(
+        self._addresses = AddressPolicy(
             self.policy.allow_private_addresses, self.policy.allowed_networks
         )
         self._session: aiohttp.ClientSession | None = None

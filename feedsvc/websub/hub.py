@@ -116,9 +116,7 @@ class Hub:
         self._sleep = sleep
         self._open_store = open_store
         self._fetcher = fetcher or Fetcher(websub_fetch_policy(config), clock=clock)
-        self._addresses = AddressPolicy.build(
-            websub.allow_private_addresses, websub.allowed_networks
-        )
+        self._addresses = AddressPolicy(websub.allow_private_addresses, websub.allowed_networks)
         self._leases = LeasePolicy(
             default=int(websub.lease.seconds),
             minimum=int(websub.min_lease.seconds),
