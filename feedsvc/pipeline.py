@@ -235,7 +235,11 @@ def _render_feed(
     content_type = f"{MEDIA_TYPES[fmt]}; charset=utf-8"
     links = discovery_links(ctx.hubs, self_url(ctx, feed, fmt))
     path = feed_path(feed.path, fmt)
-    return Document(path, content_type, feed.updated, True, encode(body), links)
+    # Compression where it pays: subscription feeds are polled all day, so both codings
+    # are made now; an archive is fetched once by a reader catching up, if ever, so its br
+    # coding waits for the first request that asks for it (store.LazyBrotli).
+    encoded = encode(body, br_ahead=not feed.archive)
+    return Document(path, content_type, feed.updated, True, encoded, links)
 
 
 def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> BuildStatus:

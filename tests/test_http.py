@@ -14,7 +14,16 @@ from yarl import URL
 
 from feedsvc.model import Problem
 from feedsvc.status import BuildStatus, SourceStatus
-from feedsvc.store import Caching, Snapshot, SnapshotRef, make_resource
+from feedsvc.store import (
+    BROTLI_QUALITY,
+    Caching,
+    Snapshot,
+    SnapshotRef,
+    encode,
+    make_resource,
+    resource_from,
+    strong_etag,
+)
 from feedsvc.web import SNAPSHOT_REF, create_app
 from feedsvc.web.app import EveryPath
 from feedsvc.web.negotiation import choose_coding, parse_accept_encoding, prefers_html, weights
@@ -36,6 +45,10 @@ def site(status: BuildStatus | None = None) -> Snapshot:
                 JSON_FEED, JSON_FEED_TYPE, UPDATED, Caching(300), cors=True
             ),
             "/": make_resource(INDEX, "text/html; charset=utf-8", UPDATED, Caching(60), cors=False),
+            # An archive: its br coding is made by the first request asking for it.
+            "/archive/2024/05.atom": resource_from(
+                encode(ATOM, br_ahead=False), ATOM_TYPE, UPDATED, Caching(300), cors=True
+            ),
         },
         status if status is not None else make_build_status(),
     )
@@ -115,6 +128,22 @@ async def test_each_coding_is_sent_with_its_own_etag(client, ref, accept_encodin
     assert decoded == ATOM
     representation = {"br": resource.br, "gzip": resource.gzip, None: resource.identity}[coding]
     assert response.headers["ETag"] == representation.etag
+
+
+async def test_an_archive_is_br_compressed_by_its_first_request_and_revalidates(client, ref):
+    resource = ref.current.resources["/archive/2024/05.atom"]
+    assert not resource.br.compressed
+    gzipped = await client.get("/archive/2024/05.atom", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.status == 200 and not resource.br.compressed  # gzip was made ahead
+    first = await client.get("/archive/2024/05.atom", headers={"Accept-Encoding": "br"})
+    assert first.status == 200 and first.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(await first.read()) == ATOM
+    assert first.headers["ETag"] == strong_etag(brotli.compress(ATOM, quality=BROTLI_QUALITY))
+    again = await client.get(
+        "/archive/2024/05.atom",
+        headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]},
+    )
+    assert again.status == 304 and again.headers["ETag"] == first.headers["ETag"]
 
 
 async def test_no_accept_encoding_gets_identity(client):

@@ -19,11 +19,14 @@ from feedsvc.store import (
     GZIP,
     IDENTITY,
     Caching,
+    LazyBrotli,
     Snapshot,
     SnapshotRef,
     changed_paths,
+    encode,
     http_date,
     make_resource,
+    resource_from,
     strong_etag,
 )
 
@@ -193,3 +196,21 @@ def test_changed_paths_compares_bytes_not_objects():
     )
     assert changed_paths(before, after) == (("/c.atom", "/new.atom"), ())
     assert changed_paths(after, before) == (("/c.atom",), ("/new.atom",))
+
+
+def test_lazy_brotli_gives_the_bytes_etag_and_headers_of_brotli_ahead():
+    links = ("<https://h/>; rel=hub",)
+    ahead = make_resource(BODY, ATOM, UPDATED, Caching(300), cors=True, links=links)
+    lazy = resource_from(
+        encode(BODY, br_ahead=False), ATOM, UPDATED, Caching(300), cors=True, links=links
+    )
+    assert isinstance(lazy.br, LazyBrotli) and not lazy.br.compressed
+    # The 304's fields hold the ETag: asking for them compresses, once.
+    assert lazy.variants[BR].not_modified_headers == ahead.variants[BR].not_modified_headers
+    assert lazy.br.compressed
+    assert lazy.variants[BR].headers == ahead.variants[BR].headers
+    assert lazy.variants[BR].representation.body == ahead.br.body
+    assert lazy.br.body is lazy.br.body  # kept once made
+    assert brotli.decompress(lazy.br.body) == BODY
+    for coding in (GZIP, IDENTITY):
+        assert lazy.variants[coding].headers == ahead.variants[coding].headers

@@ -14,7 +14,7 @@ from live_support import POSTS, Site, post_text, write_site
 from feedsvc import warm
 from feedsvc.errors import SnapshotError
 from feedsvc.live import Publisher
-from feedsvc.store import Snapshot
+from feedsvc.store import LazyBrotli, Snapshot
 from feedsvc.warm.file import HEADER_SIZE, MAGIC, read_served, write_snapshot
 
 HUB = '\n[websub]\nhubs = ["builtin"]\n'
@@ -78,6 +78,11 @@ async def test_a_warm_start_serves_every_byte_and_etag_of_a_cold_build(site):
     publisher = warm_publisher(site)
     ref = publisher.warm_start()
     assert ref is not None
+    # Archives' br coding is made on first request, in a cold build and a warm start alike.
+    for snapshot in (built, ref.current):
+        archive = snapshot.resources["/archive/2024/03.atom"].br
+        assert isinstance(archive, LazyBrotli) and not archive.compressed
+        assert not isinstance(snapshot.resources["/feed.atom"].br, LazyBrotli)
     assert every_byte(ref.current) == every_byte(built) == every_byte(cold(site))
     assert ref.current.status == built.status
     assert ref.current.resources["/feed.atom"].links  # the hub and self links

@@ -33,7 +33,7 @@ import msgspec
 
 from feedsvc.errors import SnapshotError
 from feedsvc.status import BuildStatus
-from feedsvc.store import Caching, InflatedRepresentation, Representation, Resource
+from feedsvc.store import Caching, InflatedRepresentation, LazyBrotli, Representation, Resource
 
 MAGIC = b"feedsvc-snapshot 1\n"
 HEADER_SIZE = 1024
@@ -105,10 +105,10 @@ def write_snapshot(
                 served.line(msgspec.json.encode(_entry(url_path, resources[url_path])))
             total = 0
             for url_path in paths:
-                resource = resources[url_path]
-                served.write(resource.gzip.body)
-                served.write(resource.br.body)
-                total += len(resource.gzip.body) + len(resource.br.body)
+                gzipped, br = resources[url_path].gzip.body, _br_made(resources[url_path])
+                served.write(gzipped)
+                served.write(br)
+                total += len(gzipped) + len(br)
             state = _CrcWriter(out)
             count = 0
             for record in records:
@@ -128,7 +128,16 @@ def write_snapshot(
         raise
 
 
+def _br_made(resource: Resource) -> bytes:
+    """The br bytes, or none when they are left to the first request (LazyBrotli): the
+    snapshot stores what was made, and a warm start leaves to requests what a cold one
+    would."""
+    br = resource.br
+    return b"" if isinstance(br, LazyBrotli) and not br.compressed else br.body
+
+
 def _entry(url_path: str, resource: Resource) -> DocumentEntry:
+    br = _br_made(resource)
     identity = resource.identity
     return DocumentEntry(
         path=url_path,
@@ -144,8 +153,8 @@ def _entry(url_path: str, resource: Resource) -> DocumentEntry:
         else identity.length,
         gzip_etag=resource.gzip.etag,
         gzip_length=len(resource.gzip.body),
-        br_etag=resource.br.etag,
-        br_length=len(resource.br.body),
+        br_etag=resource.br.etag if br else "",
+        br_length=len(br),
         links=resource.links,
     )
 
@@ -215,7 +224,7 @@ def _read_served(file: IO[bytes], where: str, version: str, config: str, limit: 
             last_modified=entry.last_modified,
             identity=InflatedRepresentation(gzipped, entry.identity_etag, entry.identity_length),
             gzip=Representation(gzipped, entry.gzip_etag),
-            br=Representation(br, entry.br_etag),
+            br=Representation(br, entry.br_etag) if br else LazyBrotli(gzipped),
             caching=Caching(entry.max_age, entry.stale_while_revalidate, entry.stale_if_error),
             cors=entry.cors,
             links=entry.links,
