@@ -104,6 +104,7 @@ def _build(config: Config, args: argparse.Namespace) -> int:
     from feedsvc.export import write_tree
     from feedsvc.live import Publisher
     from feedsvc.pipeline import run_sync
+    from feedsvc.render.embed import default_fragments
     from feedsvc.warm import snapshot_file
 
     # The snapshot kept by `feedsvc serve` and earlier builds (server.cache_dir): only what
@@ -115,9 +116,12 @@ def _build(config: Config, args: argparse.Namespace) -> int:
     else:
         run_sync(publisher.catch_up())
     snapshot = publisher.ref.current
-    write_tree(snapshot.resources, args.out)
+    # Embed fragments are made on request by `feedsvc serve`; a static tree gets each
+    # feed's with the default limit (docs/urls.md "Embeds for partner sites").
+    documents = {**snapshot.resources, **default_fragments(snapshot.resources)}
+    write_tree(documents, args.out)
     _print_problems(snapshot.status.skipped, sys.stderr)
-    print(f"wrote {len(snapshot.resources)} documents to {args.out}", file=sys.stderr)
+    print(f"wrote {len(documents)} documents to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -96,6 +96,11 @@ def test_build_writes_every_document_with_compressed_siblings_and_feed_mtimes(tm
         assert f"{name}.gz" in files and f"{name}.br" in files
     assert any(name.startswith("category/") for name in files)
     assert any(name.startswith("archive/") for name in files)
+    # Each feed's embed fragment, with the default limit, and the component's files.
+    for name in ("embed/feed.html", "embed/lang/es.html", "embed.js", "embed.css"):
+        assert name in files and f"{name}.br" in files, name
+    assert files["embed/feed.html"][1] == files["feed.json"][1]
+    assert files["embed/feed.html"][0].count(b"<article ") == 5
     parsed = feedparser.parse(files["feed.atom"][0])
     newest = max(e.updated_parsed for e in parsed.entries)
     assert files["feed.atom"][1] == calendar.timegm(newest) * 10**9

@@ -13,13 +13,16 @@ from factories import make_ctx, make_feed, make_post, make_site, sample_feed, sa
 from feedsvc.model import Feed, Image
 from feedsvc.render import render_json
 from feedsvc.render.embed import (
+    DEFAULT_LIMIT,
     EMBED_ASSETS,
+    default_fragments,
     embed_asset,
     embed_path,
     human_date,
     render_embed,
     web_url,
 )
+from feedsvc.store import Caching, make_resource
 
 
 def json_doc(feed: Feed, **ctx: Any) -> dict[str, Any]:
@@ -184,6 +187,25 @@ def test_empty_feed_has_its_heading() -> None:
 def test_embed_path() -> None:
     assert embed_path("category/helpline") == "/embed/category/helpline.html"
     assert embed_path("feed") == "/embed/feed.html"
+
+
+def test_default_fragments_of_every_json_feed() -> None:
+    feed = sample_feed()
+    spanish = make_feed([sample_posts()[1]], path="lang/es", lang="es")
+    resources = {
+        f"/{f.path}{suffix}": make_resource(body, content_type, f.updated, Caching(60), cors=True)
+        for f in (feed, spanish)
+        for suffix, body, content_type in (
+            (".json", render_json(f, make_ctx()), "application/feed+json; charset=utf-8"),
+            (".atom", b"<feed/>", "application/atom+xml; charset=utf-8"),
+        )
+    }
+    fragments = default_fragments(resources)
+    assert sorted(fragments) == ["/embed/feed.html", "/embed/lang/es.html"]
+    made = fragments["/embed/feed.html"]
+    assert made.identity.body == render_embed(json_doc(feed), DEFAULT_LIMIT)
+    assert made.content_type == "text/html; charset=utf-8"
+    assert (made.last_modified, made.caching, made.cors) == (feed.updated, Caching(60), True)
 
 
 def test_assets_ship_with_the_package() -> None:

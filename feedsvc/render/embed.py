@@ -20,6 +20,7 @@ the package's own static files).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -32,10 +33,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
+from feedsvc.store import Resource, make_resource
+
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
 # What the fragment falls back to when a language is not in CLDR (as embed.js does).
 FALLBACK_LOCALE = "en"
+
+CONTENT_TYPE = "text/html; charset=utf-8"
+JSON_SUFFIX = ".json"
 
 # The component's files, served at /embed.js and /embed.css (path, media type, file).
 EMBED_ASSETS = (
@@ -143,3 +149,26 @@ def render_embed(document: Mapping[str, Any], limit: int) -> bytes:
     parts += (_article(item, lang, time_zone, base) for item in items[:limit])
     parts.append("</section>\n")
     return "\n".join(parts).encode("utf-8")
+
+
+def fragment_resource(feed_json: Resource, limit: int) -> Resource:
+    """The fragment of a served JSON Feed, served like it: its Last-Modified, caching and
+    CORS, every content coding compressed ahead."""
+    document = json.loads(feed_json.identity.body)
+    return make_resource(
+        render_embed(document, limit),
+        CONTENT_TYPE,
+        feed_json.last_modified,
+        feed_json.caching,
+        cors=True,
+    )
+
+
+def default_fragments(resources: Mapping[str, Resource]) -> dict[str, Resource]:
+    """The fragment, with the default limit, of every JSON Feed among ``resources``: what
+    `feedsvc build` writes, a static server having no ``?limit``."""
+    return {
+        embed_path(path[1 : -len(JSON_SUFFIX)]): fragment_resource(resource, DEFAULT_LIMIT)
+        for path, resource in sorted(resources.items())
+        if path.endswith(JSON_SUFFIX) and "json" in resource.content_type
+    }

@@ -10,21 +10,19 @@ rebuild that changes the feed changes the key, and a stale fragment is never ser
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 from aiohttp import hdrs, web
 from multidict import MultiMapping
 
-from feedsvc.render.embed import DEFAULT_LIMIT, MAX_LIMIT, render_embed
-from feedsvc.store import Resource, SnapshotRef, make_resource
+from feedsvc.render.embed import DEFAULT_LIMIT, MAX_LIMIT, fragment_resource
+from feedsvc.store import Resource, SnapshotRef
 from feedsvc.urls import feed_path
 from feedsvc.web.errors import error_response, not_found
 from feedsvc.web.handlers import Handlers, other_method
 
 # The route: any feed path, ``/embed/category/helpline.html`` → ``category/helpline``.
 ROUTE = r"/embed/{feed:.+}.html"
-CONTENT_TYPE = "text/html; charset=utf-8"
 # (feed, limit) fragments kept: a few KB each in three codings. Partners mostly use the
 # default limit, so this holds several limits of every feed of a large site.
 CACHE_SIZE = 1024
@@ -77,14 +75,7 @@ class EmbedFragments:
         if resource is not None:
             self._cache.move_to_end(key)
             return resource
-        document = json.loads(feed.identity.body)
-        resource = make_resource(
-            render_embed(document, limit),
-            CONTENT_TYPE,
-            feed.last_modified,
-            feed.caching,
-            cors=True,
-        )
+        resource = fragment_resource(feed, limit)
         self._cache[key] = resource
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -14,7 +14,15 @@ _real_time = _time.time
 _real_time_ns = _time.time_ns
 
 
-class _ShiftedDatetime(_datetime.datetime):
+class _RealInstances(type):
+    """Dates made by C code (``datetime.date()``, ``astimezone``) are of the real classes:
+    they still pass ``isinstance`` against the stand-ins, as libraries (Babel) expect."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls.__mro__[1])
+
+
+class _ShiftedDatetime(_datetime.datetime, metaclass=_RealInstances):
     @classmethod
     def now(cls, tz=None):
         return super().now(tz) + _datetime.timedelta(seconds=_SHIFT)
@@ -28,7 +36,7 @@ class _ShiftedDatetime(_datetime.datetime):
         return cls.now()
 
 
-class _ShiftedDate(_datetime.date):
+class _ShiftedDate(_datetime.date, metaclass=_RealInstances):
     @classmethod
     def today(cls):
         return _ShiftedDatetime.now().date()
