@@ -17,7 +17,7 @@ from feedsvc.errors import ConfigError, FetchError, SourceError
 from feedsvc.model import Problem, RawPost
 from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.sources.base import SourceResult
-from feedsvc.sources.folder import display_path
+from feedsvc.sources.walk import display_path
 
 
 def check_path_or_url(source: SourceConfig, where: str) -> None:
