@@ -67,7 +67,7 @@ async def test_leases_stay_within_bounds(tmp_path, aiohttp_client, aiohttp_serve
         assert sub.callbacks["a"].verifications[0]["hub.lease_seconds"] == str(granted)
 
 
-@pytest.mark.parametrize("echo", ["wrong", "refuse"])
+@pytest.mark.parametrize("echo", ["wrong", "refuse", "redirect"])
 async def test_a_wrong_echo_never_activates(tmp_path, aiohttp_client, aiohttp_server, echo):
     sub = await subscriber(aiohttp_server)
     async with hub_site(tmp_path, aiohttp_client) as site:

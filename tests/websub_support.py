@@ -48,7 +48,9 @@ class Delivery:
 class Callback:
     """How one callback path answers: its verification echo and its delivery statuses."""
 
-    echo: str = "challenge"  # "challenge", "wrong", "refuse", or "hold" (until release)
+    # "challenge", "wrong", "refuse", "redirect" (to a callback that echoes), or "hold"
+    # (echoes once ``release`` is set)
+    echo: str = "challenge"
     statuses: list[int] = field(default_factory=list)  # one per POST; 202 once used up
     verifications: list[dict[str, str]] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
@@ -75,6 +77,8 @@ class Subscriber:
             callback.verifications.append(query)
             if callback.echo == "hold":
                 await self.release.wait()
+            if callback.echo == "redirect":
+                raise web.HTTPFound(f"/echo?{request.query_string}")
             if callback.echo == "refuse":
                 return web.Response(status=404, text="no such subscription")
             challenge = query["hub.challenge"]
@@ -98,6 +102,7 @@ async def subscriber(aiohttp_server: Any) -> Subscriber:
     sub = Subscriber()
     app = web.Application()
     app.router.add_route("*", "/cb/{name}", sub.handle)
+    app.router.add_get("/echo", lambda request: web.Response(text=request.query["hub.challenge"]))
     server = await aiohttp_server(app)
     sub.base = str(server.make_url("")).rstrip("/")
     return sub

@@ -79,6 +79,9 @@ def websub_fetch_policy(config: Config) -> FetchPolicy:
         connect_timeout=timeout,
         total_timeout=timeout,
         max_body_bytes=MAX_VERIFICATION_BODY,
+        # The callback itself must answer the challenge (W3C WebSub §5.3), not a place it
+        # redirects to.
+        max_redirects=0,
         allow_private_addresses=websub.allow_private_addresses,
         allowed_networks=websub.allowed_networks,
         user_agent=user_agent(config.site.url),
