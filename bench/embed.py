@@ -89,30 +89,19 @@ def main() -> None:
     print()
     print(f"{'one feed, 5 items, downloaded':<34}{'identity':>10}{'gzip':>10}{'br':>10}")
     fragment_resource = embeds._resource(json_feed, 5)  # the one just served, from the cache
-    print(
-        sizes(
-            f"fragment /embed/{args.feed}.html",
-            len(fragment_resource.identity.body),
-            len(fragment_resource.gzip.body),
-            len(fragment_resource.br.body),
+    for label, parts in (
+        (f"fragment /embed/{args.feed}.html", (fragment_resource,)),
+        (f"JSON Feed /{args.feed}.json", (json_feed,)),
+        ("component: embed.js + JSON Feed", (js, json_feed)),
+    ):
+        print(
+            sizes(
+                label,
+                sum(len(r.identity.body) for r in parts),
+                sum(len(r.gzip.body) for r in parts),
+                sum(len(r.br.body) for r in parts),
+            )
         )
-    )
-    print(
-        sizes(
-            f"JSON Feed /{args.feed}.json",
-            len(json_feed.identity.body),
-            len(json_feed.gzip.body),
-            len(json_feed.br.body),
-        )
-    )
-    print(
-        sizes(
-            "component: embed.js + JSON Feed",
-            len(js.identity.body) + len(json_feed.identity.body),
-            len(js.gzip.body) + len(json_feed.gzip.body),
-            len(js.br.body) + len(json_feed.br.body),
-        )
-    )
     assert fragment.status == 200
 
     print()
