@@ -171,3 +171,5 @@ def test_sighup_to_a_running_server_reloads_its_config(tmp_path):
             server.kill()
             _, stderr = server.communicate()
     assert b"config reload failed" in stderr
+    # SIGTERM ends the app's lifespan (service.py): background work stopped, exit status 0.
+    assert server.returncode == 0, stderr.decode()
