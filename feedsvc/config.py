@@ -188,6 +188,8 @@ class ServerConfig:
     # POST /hooks/rebuild: the NAME of the environment variable holding its bearer token
     # (never the token itself, so the config can be printed); empty: no webhook.
     webhook_token_env: str = ""
+    # A webhook's rebuild starts at least this long after the previous rebuild started.
+    webhook_spacing: Duration = Duration.parse("1s")
     # The snapshot kept between runs for a warm start (feedsvc.warm); empty: none.
     cache_dir: str = "var/cache"
 

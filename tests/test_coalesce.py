@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from fake_time import FakeTime, settle
+
 from feedsvc.live.coalesce import Batch, Coalescer
 
 
@@ -87,3 +89,41 @@ async def test_a_stopped_coalescer_runs_nothing_more():
     await asyncio.wait_for(coalescer.request(None, "late"), timeout=1)
     assert runs == ["first"]
     assert not coalescer.busy
+
+
+async def test_a_burst_of_spaced_requests_gives_one_rebuild_per_spacing():
+    """200 webhook calls over 2.4 s, each rebuild over before the next call (issue 7: this
+    gave 189 rebuilds): one at once, then one per second, and the last call is not lost."""
+    time = FakeTime()
+    starts: list[float] = []
+
+    async def rebuild(batch: Batch) -> None:
+        starts.append(time.elapsed)
+
+    coalescer = Coalescer(rebuild, clock=time, sleep=time.sleep)
+    calls = []
+    for _ in range(200):
+        calls.append(coalescer.request(None, "webhook", spacing=1.0))
+        await time.advance_by(0.012)
+    await time.advance_by(1.0)
+    await asyncio.gather(*calls)
+    assert starts == [0.0, 1.0, 2.0, 3.0]
+    # A lone call long after the burst rebuilds at once; unspaced requests never wait.
+    await time.advance_by(60)
+    now = time.elapsed
+    await coalescer.request(None, "webhook", spacing=1.0)
+    await coalescer.request(None, "watch")
+    assert starts[4:] == [now, now]
+
+
+async def test_stopping_during_the_spacing_forgets_the_waiting_rebuild():
+    time = FakeTime()
+    recorder = Recorder()
+    recorder.release.set()
+    coalescer = Coalescer(recorder, clock=time, sleep=time.sleep)
+    await coalescer.request(None, "webhook", spacing=1.0)
+    waiting = coalescer.request(None, "webhook", spacing=1.0)
+    await settle()
+    await coalescer.stop()
+    assert waiting.cancelled()
+    assert coalescer.runs == 1

@@ -210,8 +210,11 @@ class Publisher:
 
     def request_rebuild(self, sources: Collection[str] | None = None, trigger: str = "") -> None:
         """Ask for a rebuild re-reading ``sources`` (None: every source) and return at once;
-        requests made while one runs are merged into one more (the webhook calls this)."""
-        self._request(None if sources is None else frozenset(sources), trigger)
+        requests made while one runs are merged into one more, and it starts at least
+        ``server.webhook_spacing`` after the previous one started (the webhook calls this)."""
+        wanted = None if sources is None else frozenset(sources)
+        spacing = self.config.server.webhook_spacing.seconds
+        self._coalescer.request(wanted, trigger, spacing)
 
     async def rebuild(self, sources: Collection[str] | None = None, trigger: str = "") -> None:
         """Ask for a rebuild and wait until one that started after the request is done."""
