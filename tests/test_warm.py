@@ -16,6 +16,7 @@ from feedsvc.errors import SnapshotError
 from feedsvc.live import Publisher
 from feedsvc.store import LazyBrotli, Snapshot
 from feedsvc.warm.file import HEADER_SIZE, MAGIC, read_served, write_snapshot
+from feedsvc.warm.keeper import SnapshotKeeper
 
 HUB = '\n[websub]\nhubs = ["builtin"]\n'
 
@@ -259,3 +260,15 @@ def test_a_failed_write_keeps_the_old_snapshot_and_leaves_no_temporary_file(site
         )
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_restoring_the_state_normalizes_no_post_again(site):
+    written(site)
+    keeper = SnapshotKeeper(snapshot_path(site))
+    config = site.config()
+    served = keeper.open(config)
+    assert served is not None
+    restored = keeper.restore(served, config)
+    assert restored is not None
+    assert restored.normalized.normalized == 0  # every post came from the snapshot
+    assert len(restored.loaded.posts) == len(POSTS)

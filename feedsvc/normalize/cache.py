@@ -48,8 +48,7 @@ class NormalizeCache:
         self.normalized = 0  # how many posts the last call normalized (not reused)
 
     def mapper(self, config: Config) -> Mapper:
-        # normalize_post reads only [site], [feeds] and [posts]; other changes keep the cache.
-        key = (config.site, config.feeds, config.posts)
+        key = _key_of(config)
         if key != self._key:
             self._entries = {}
             self._key = key
@@ -61,7 +60,7 @@ class NormalizeCache:
 
     def restore(self, config: Config, entries: Iterable[NormalizedEntry]) -> None:
         """Remember ``entries``, normalized under ``config`` (from the snapshot on disk)."""
-        self._key = (config.site, config.feeds)
+        self._key = _key_of(config)
         self._entries = {entry.raw.path: entry for entry in entries}
 
     def _map(
@@ -93,6 +92,11 @@ class NormalizeCache:
         self.kept = tuple(kept)
         self.normalized = len(misses)
         return results
+
+
+def _key_of(config: Config) -> object:
+    # normalize_post reads only [site], [feeds] and [posts]; other changes keep the cache.
+    return (config.site, config.feeds, config.posts)
 
 
 def _reusable(entry: NormalizedEntry | None, raw: RawPost) -> bool:
