@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 
 import pytest
-from live_support import post_text, until
-from websub_support import PUBLIC, hub_site, subscriber
+from live_support import post_text, until, write_site
+from websub_support import PUBLIC, WEBSUB_TOML, hub_site, subscriber
+
+from feedsvc.live import Publisher
+from feedsvc.remote.fetch import Fetcher
+from feedsvc.status import WebsubStatus
+from feedsvc.web.app import create_app
+from feedsvc.websub import Hub
+from feedsvc.websub.hub import MAX_VERIFICATION_BODY, websub_fetch_policy
 
 TOPIC = PUBLIC + "feed.atom"
 TEN_DAYS = 10 * 86400
@@ -336,3 +344,50 @@ async def test_deliveries_to_one_host_are_bounded(tmp_path, aiohttp_client, aioh
         await site.edit("en/a.md", post_text("Post a", "en", ["Policy"], "2024-01-10", "One."))
         assert all(len(sub.callbacks[f"s{n}"].deliveries) == 1 for n in range(8))
         assert sub.peak == 2
+
+
+def test_the_fetch_policy_comes_from_websub_keys(tmp_path):
+    extra = "timeout = '3s'\nper_host = 7\nallow_private_addresses = true"
+    site = write_site(tmp_path, extra=WEBSUB_TOML.format(hubs="", extra=extra))
+    policy = websub_fetch_policy(site.config())
+    assert (policy.connect_timeout, policy.total_timeout) == (3, 3)
+    assert policy.per_host_limit == 7
+    assert policy.allow_private_addresses
+    assert policy.max_redirects == 0
+    assert policy.max_body_bytes == MAX_VERIFICATION_BODY
+
+
+async def test_a_verification_past_the_timeout_fails(tmp_path, aiohttp_client, aiohttp_server):
+    sub = await subscriber(aiohttp_server)
+    site = write_site(tmp_path, extra=WEBSUB_TOML.format(hubs="", extra=""))
+    config = site.config()
+    ref = await Publisher(config, workers=1).build_async()
+    # websub.timeout is whole seconds; the same Fetcher limit, shorter, keeps the test quick.
+    hub = Hub(config, ref, fetcher=Fetcher(replace(websub_fetch_policy(config), total_timeout=0.2)))
+    await hub.start()
+    try:
+        client = await aiohttp_client(create_app(ref, websub=_HubOnly(hub)))
+        callback = sub.url("slow", echo="hold")  # answers only once released: not in time
+        form = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": callback}
+        assert (await client.post("/websub", data=form)).status == 202
+        await hub.idle()
+        status = hub.status()
+        assert (status.active, status.pending) == (0, 0)
+        (failure,) = status.topics[0].recent_failures
+        assert "no complete response within 0.2 s" in failure.error
+    finally:
+        sub.release.set()
+        await hub.stop()
+
+
+class _HubOnly:
+    """The routes and status of one Hub, as WebSub gives them to the app."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def add_routes(self, app) -> None:
+        app.router.add_route("*", "/websub", self.hub.handle)
+
+    def status(self):
+        return WebsubStatus(hub=self.hub.status())

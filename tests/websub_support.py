@@ -98,11 +98,16 @@ class Subscriber:
         return web.Response(status=status)
 
 
+async def echo_challenge(request: web.Request) -> web.Response:
+    """Where a "redirect" callback sends the hub: it would answer the challenge."""
+    return web.Response(text=request.query["hub.challenge"])
+
+
 async def subscriber(aiohttp_server: Any) -> Subscriber:
     sub = Subscriber()
     app = web.Application()
     app.router.add_route("*", "/cb/{name}", sub.handle)
-    app.router.add_get("/echo", lambda request: web.Response(text=request.query["hub.challenge"]))
+    app.router.add_get("/echo", echo_challenge)
     server = await aiohttp_server(app)
     sub.base = str(server.make_url("")).rstrip("/")
     return sub

@@ -13,9 +13,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
+from feedsvc.aggregate.state.sqlite import connect
 from feedsvc.errors import StoreError
 
 SCHEMA_VERSION = 2
@@ -120,23 +120,17 @@ class SqliteSubscriptions:
 
     @classmethod
     def open(cls, path: str) -> SqliteSubscriptions:
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # The default isolation: "with connection:" commits a change or rolls it back.
-            db = sqlite3.connect(path)
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(path, f"cannot open the WebSub store: {e}") from e
+        # The default isolation: "with connection:" commits a change or rolls it back.
+        db = connect(path, "the WebSub store", isolation_level="DEFERRED")
         store = cls(path, db)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
             store._migrate()
-        except (sqlite3.Error, StoreError) as e:
+        except sqlite3.Error as e:
             db.close()
-            if isinstance(e, StoreError):
-                raise
             raise StoreError(path, f"cannot use the WebSub store: {e}") from e
+        except StoreError:
+            db.close()
+            raise
         return store
 
     def _migrate(self) -> None:

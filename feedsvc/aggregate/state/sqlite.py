@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from feedsvc.aggregate.state.sql import LEASE_ROW, Cursor, Store
 from feedsvc.errors import StoreError
 
-__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+__all__ = ["SCHEMA_VERSION", "SqliteStore", "connect"]
 
 SCHEMA_VERSION = 2
 
@@ -93,16 +93,9 @@ class SqliteStore(Store):
 
     @classmethod
     def open(cls, path: str) -> SqliteStore:
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
-        except (OSError, sqlite3.Error) as e:
-            raise StoreError(path, f"cannot open the aggregator store: {e}") from e
+        db = connect(path, "the aggregator store", isolation_level=None)  # explicit BEGIN
         store = cls(path, db)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")  # another process writing
             store._migrate()
         except sqlite3.Error as e:
             db.close()
@@ -157,3 +150,25 @@ class SqliteStore(Store):
         )
         # ISO text with any offset: compared as datetimes, not as strings.
         return sum(1 for (until,) in cur.fetchall() if datetime.fromisoformat(until) > now)
+
+
+def connect(
+    path: str, what: str, isolation_level: Literal["DEFERRED"] | None
+) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path`` (its folder created), in WAL mode: readers
+    never block the writer, and a crash loses at most the last transaction
+    (``synchronous=NORMAL``). ``what`` names the file in errors. Shared by every SQLite
+    store (the aggregator's, WebSub's)."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=isolation_level)
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(path, f"cannot open {what}: {e}") from e
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")  # another process writing
+    except sqlite3.Error as e:
+        db.close()
+        raise StoreError(path, f"cannot use {what}: {e}") from e
+    return db
