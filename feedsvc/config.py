@@ -192,6 +192,11 @@ class ServerConfig:
     webhook_spacing: Duration = Duration.parse("1s")
     # The snapshot kept between runs for a warm start (feedsvc.warm); empty: none.
     cache_dir: str = "var/cache"
+    # GET /metrics (Prometheus text format): off by default. metrics_token_env, like
+    # webhook_token_env, names the environment variable holding a bearer token scrapes
+    # must send; empty: /metrics is open to whoever reaches it.
+    metrics: bool = False
+    metrics_token_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,10 @@ def _check(config: Config, base_dir: Path) -> Config:
         raise ConfigError("server.port", "must be between 1 and 65535")
     if server.webhook_token_env:
         check_env_name(server.webhook_token_env, "server.webhook_token_env", "token")
+    if server.metrics_token_env:
+        check_env_name(server.metrics_token_env, "server.metrics_token_env", "token")
+        if not server.metrics:
+            raise ConfigError("server.metrics_token_env", "set server.metrics = true to use it")
 
     sources = []
     names: set[str] = set()

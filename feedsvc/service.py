@@ -11,7 +11,9 @@ returns the aiohttp app serving it, with
 - WebSub, when ``[websub]`` names hubs (the built-in one at ``POST /websub``, external
   ones to publish to): told of every rebuild (a Publisher rebuild listener), started before
   the Publisher and stopped after it, so that no rebuild finds it closed;
-- the snapshot kept on disk (``server.cache_dir``): served at once on a warm start.
+- the snapshot kept on disk (``server.cache_dir``): served at once on a warm start;
+- ``GET /metrics`` when ``server.metrics`` is on: the Publisher's counts (rebuilds, and the
+  aggregator's fetches and lease takeovers), every response, WebSub's deliveries.
 
 ``__main__`` runs exactly this app and the tests run it through aiohttp's test client, so
 the wiring tested is the wiring served. What is added to the service (a rebuild listener, a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -68,7 +71,20 @@ def create_service(
     if config.websub.hubs:
         websub = WebSub(config, ref, aggregator=publisher.aggregator, clock=clock, sleep=sleep)
         publisher.add_rebuild_listener(websub.rebuilt)
-    app = create_app(ref, clock=clock, status=publisher.status, rebuilder=publisher, websub=websub)
+    metrics = None
+    if config.server.metrics:
+        metrics = publisher.metrics
+        if websub is not None:
+            metrics.follow_websub(websub.status)
+    app = create_app(
+        ref,
+        clock=clock,
+        status=publisher.status,
+        rebuilder=publisher,
+        websub=websub,
+        metrics=metrics,
+        metrics_token_env=config.server.metrics_token_env,
+    )
     app[PUBLISHER] = publisher
     if websub is not None:
         app.cleanup_ctx.append(websub.lifespan)
@@ -108,4 +124,9 @@ def _log_start(publisher: Publisher) -> None:
             "server.webhook_token_env names %s, which is unset or empty: "
             "POST /hooks/rebuild is off",
             config.server.webhook_token_env,
+        )
+    if config.server.metrics_token_env and not os.environ.get(config.server.metrics_token_env):
+        log.warning(
+            "server.metrics_token_env names %s, which is unset or empty: /metrics answers 404",
+            config.server.metrics_token_env,
         )

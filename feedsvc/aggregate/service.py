@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,7 @@ from feedsvc.aggregate.workers import ParserPool
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, LeaseLost, StoreError
+from feedsvc.metrics import Metrics
 from feedsvc.model import Category, Origin, Post, newest_first
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.remote.links import link_targets
@@ -118,7 +120,8 @@ class Aggregator:
     and only then; ``refresh`` returns once such a call has finished. Calls are paced
     (notify.py): one at a time, changes made while one runs get one call after it, and while
     other refreshes are in flight at most one per ``rebuild_interval`` seconds.
-    ``rng`` draws the jitter; ``sleep`` waits between fetches.
+    ``rng`` draws the jitter; ``sleep`` waits between fetches; ``metrics`` counts fetches
+    and lease takeovers.
     """
 
     def __init__(
@@ -131,10 +134,12 @@ class Aggregator:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rebuild_interval: float = REBUILD_INTERVAL,
+        metrics: Metrics | None = None,
     ) -> None:
         agg = config.aggregator
         self._config = config
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._fetcher = fetcher or Fetcher(fetch_policy(config), clock=clock)
         self._notifier = ChangeNotifier(on_change, rebuild_interval)
         self._rng = rng or random.Random()
@@ -368,6 +373,7 @@ class Aggregator:
                 else:
                     if claim.took_over:
                         log.warning("partner %s: took over a lease that was not released", name)
+                        self._metrics.lease_takeover()
                     record = await self._sync(name, claim)
                     changed = await self._refresh(partner, record, pushed)
         if changed:
@@ -401,6 +407,7 @@ class Aggregator:
         merged: MergeResult | None = None
         cleaned: tuple[CleanEntry, ...] = ()
         fingerprint = record.fingerprint
+        started = time.perf_counter()
         try:
             validators = Validators(record.etag, record.last_modified)
             if pushed is not None:
@@ -436,11 +443,15 @@ class Aggregator:
             # This fetch outlived its lease; another replica's replaces it
             # (docs/deploy.md "Replicas").
             log.warning("partner %s: the lease ended before the fetch did; outcome dropped", name)
+            self._metrics.fetch("lease_lost", time.perf_counter() - started)
             return await self._reload(name)
         except StoreError as e:
             log.error("partner %s: %s", name, e)
             new = replace(new, last_error=str(e))
         self._records[name] = new
+        unchanged = result is not None and result.status == 304 and new.state == State.OK
+        outcome_label = "not_modified" if unchanged else new.state
+        self._metrics.fetch(outcome_label, time.perf_counter() - started)
         _log_transition(name, record, new)
         changed = merged is not None and merged.changed
         if merged is not None:

@@ -47,6 +47,7 @@ from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
 from feedsvc.live.status import service_status
 from feedsvc.live.tasks import SourceTasks
+from feedsvc.metrics import Metrics
 from feedsvc.pipeline import (
     render_context,
 )
@@ -82,6 +83,7 @@ class Publisher:
     ``snapshot_file`` is where the snapshot is kept between runs (feedsvc.warm): written
     after every build that changed what is served, read by ``warm_start``; None: nowhere.
     ``aggregate=False`` never runs the aggregator, even when the config enables it.
+    ``metrics`` counts builds and rebuilds (and, through the aggregator, fetches).
     Listeners (``add_rebuild_listener``) are told of every swap after start-up.
     """
 
@@ -96,8 +98,10 @@ class Publisher:
         sleep: Callable[[float], Any] = asyncio.sleep,
         snapshot_file: Path | None = None,
         aggregate: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics or Metrics()
         self._listeners = RebuildListeners()
         self._workers = workers
         # What the sources last gave, and what was made of it.
@@ -118,7 +122,9 @@ class Publisher:
         self._served: Served | None = None
         self.aggregator = aggregator
         if aggregate and aggregator is None and config.aggregator.enabled:
-            self.aggregator = Aggregator(config, clock=clock, on_change=self.partners_changed)
+            self.aggregator = Aggregator(
+                config, clock=clock, on_change=self.partners_changed, metrics=self.metrics
+            )
 
     @property
     def ref(self) -> SnapshotRef:
@@ -148,8 +154,14 @@ class Publisher:
         )
         return self._first(built, started)
 
+    def _keep(self, built: Built, trigger: str, started: float) -> None:
+        self._builder.keep(built, trigger, started)
+        last = self._builder.last
+        if last is not None:
+            self.metrics.rebuild(last.seconds, last.feeds_rendered)
+
     def _first(self, built: Built, started: float) -> SnapshotRef:
-        self._builder.keep(built, "start", started)
+        self._keep(built, "start", started)
         self._ref = SnapshotRef(built.snapshot)
         if self._keeper is not None:
             self._keeper.keep_for_later(self._capture())  # written once serving has begun
@@ -271,7 +283,7 @@ class Publisher:
         self._reads.keep(states)
         self._lag = Lag.NONE
         self._rebuild_error = None
-        self._builder.keep(built, batch.trigger, started)
+        self._keep(built, batch.trigger, started)
         previous_snapshot, self.ref.current = self.ref.current, built.snapshot
         log.info(
             "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",

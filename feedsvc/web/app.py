@@ -10,6 +10,7 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from feedsvc.clock import Clock, system_clock
+from feedsvc.metrics import Metrics
 from feedsvc.status import BuildStatus, ServiceStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.embed import ROUTE as EMBED_ROUTE
@@ -18,6 +19,7 @@ from feedsvc.web.errors import guard, guard_async
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
+from feedsvc.web.metrics import add_metrics
 
 if TYPE_CHECKING:  # websub/ imports web/errors.py: only the type is needed here
     from feedsvc.websub import WebSub
@@ -79,11 +81,15 @@ def create_app(
     status: Callable[[], BuildStatus] | None = None,
     rebuilder: Rebuilder | None = None,
     websub: WebSub | None = None,
+    metrics: Metrics | None = None,
+    metrics_token_env: str = "",
 ) -> web.Application:
     """The web app serving ``ref.current``. ``clock`` only dates RFC 850 two-digit years;
     ``status`` gives /status live (default: the status of the current snapshot);
     ``rebuilder`` (the Publisher) serves ``POST /hooks/rebuild``; ``websub`` serves
-    ``POST /websub`` (the built-in hub) and adds its state to /status."""
+    ``POST /websub`` (the built-in hub) and adds its state to /status; ``metrics``, if
+    given, is served at ``GET /metrics`` (with ``metrics_token_env``'s bearer token) and
+    counts every response."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
     app = web.Application()
     app[SNAPSHOT_REF] = ref
@@ -100,6 +106,8 @@ def create_app(
         app.router.add_route("*", HOOK_PATH, guard_async(RebuildHook(rebuilder)))
     if websub is not None:
         websub.add_routes(app)
+    if metrics is not None:
+        add_metrics(app, metrics, metrics_token_env)
     # Feeds, "/" and "/feeds.opml": whatever paths the current snapshot holds.
     app.router.register_resource(EveryPath(guard(handlers.resource)))
     return app

@@ -64,7 +64,7 @@ class RebuildHook:
                 f"{echo(request.method)} is not allowed on {PATH}; use POST",
                 (("Allow", "POST"),),
             )
-        given = _bearer(request.headers.get(hdrs.AUTHORIZATION, ""))
+        given = bearer(request.headers.get(hdrs.AUTHORIZATION, ""))
         if given is None:
             return error_response(
                 401, "send the webhook token as 'Authorization: Bearer …'", _NO_TOKEN
@@ -88,7 +88,7 @@ class RebuildHook:
         )
 
 
-def _bearer(value: str) -> str | None:
+def bearer(value: str) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` field; the scheme is
     case-insensitive (RFC 9110 §11.1)."""
     scheme, _, token = value.strip().partition(" ")
