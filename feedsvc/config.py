@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from feedsvc.errors import ConfigError
 
@@ -54,7 +55,7 @@ class SiteConfig:
     id_authority: str  # RFC 4151 taggingEntity, "example.org,2014"
     description: str = ""
     language: str = "en"
-    timezone: str = "UTC"
+    timezone: ZoneInfo = ZoneInfo("UTC")  # IANA zone of dates written without an offset
     author: str = ""
     author_email: str = ""
     icon: str = ""

@@ -16,10 +16,10 @@ import re
 import tomllib
 import types
 import typing
-import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedsvc.config import (
     BUILTIN_HUB,
@@ -120,6 +120,14 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return _coerce(next(a for a in typing.get_args(hint) if a is not type(None)), value, key)
     if hint is datetime.date:
         return _date(value, key)
+    if hint is ZoneInfo:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, not {_toml_type(value)}")
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+            # OSError: a folder of the zone database ("America") is no zone.
+            raise ConfigError(key, f"unknown time zone {value!r}") from e
     if hint is Duration:
         if not isinstance(value, str):
             raise ConfigError(
@@ -185,10 +193,6 @@ def _check(config: Config, base_dir: Path) -> Config:
         raise ConfigError(
             "site.id_authority", "must be an RFC 4151 tagging entity like 'example.org,2014'"
         )
-    try:
-        zoneinfo.ZoneInfo(site.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError("site.timezone", f"unknown time zone {site.timezone!r}") from e
     if feeds.entries < 1:
         raise ConfigError("feeds.entries", "must be at least 1")
     for key in ("max_age", "stale_while_revalidate", "stale_if_error"):

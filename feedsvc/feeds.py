@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urljoin
-from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config
 from feedsvc.model import Feed, FeedKind, Post, newest_first
@@ -225,7 +224,7 @@ def _canonical_label(posts: Iterable[Post], slug: str) -> str:
 
 def _archive_feeds(posts: Sequence[Post], config: Config) -> list[Feed]:
     """One complete feed per month of publication, in the site's time zone, oldest first."""
-    zone = ZoneInfo(config.site.timezone)
+    zone = config.site.timezone
     months: dict[tuple[int, int], list[Post]] = defaultdict(list)
     for post in posts:
         local = post.published.astimezone(zone)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from feedsvc.config import FeedsConfig, SiteConfig
 from feedsvc.model import Author, Category, Feed, FeedKind, Image, Origin, Post, Translation
@@ -46,7 +47,7 @@ def make_site(**overrides: Any) -> SiteConfig:
         "id_authority": AUTHORITY,
         "description": "News and analysis from the Freedom Network.",
         "language": "en",
-        "timezone": "America/New_York",
+        "timezone": ZoneInfo("America/New_York"),
         "author": "Freedom Network",
         "author_email": "",
         "icon": "https://example.org/icon.png",

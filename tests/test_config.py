@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from ipaddress import ip_network
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -128,6 +129,11 @@ def test_errors_name_the_key_path(tmp_path, extra, key, words):
             'timezone = "Mars/Base"',
             "site.timezone",
         ),
+        (
+            'title = "T"\nurl = "https://a.example/"\nid_authority = "a.example,2020"\n'
+            'timezone = "America"',  # a folder of the zone database, not a zone
+            "site.timezone",
+        ),
     ],
 )
 def test_site_keys_are_checked(tmp_path, site, key):
@@ -222,6 +228,15 @@ def test_a_bad_duration_names_its_one_full_key_path(tmp_path, extra, key):
     error = error_for(tmp_path, GOOD + extra)
     assert error.key == key
     assert "must be a duration like" in error.message
+
+
+def test_the_time_zone_is_read_once_into_a_zone(tmp_path):
+    text = GOOD.replace(
+        'id_authority = "site.example,2020"\n',
+        'id_authority = "site.example,2020"\ntimezone = "America/New_York"\n',
+    )
+    assert load_config(write(tmp_path, text)).site.timezone == ZoneInfo("America/New_York")
+    assert load_config(write(tmp_path, GOOD)).site.timezone == ZoneInfo("UTC")
 
 
 def test_allowed_networks_are_read_once_into_networks(tmp_path):

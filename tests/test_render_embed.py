@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
@@ -83,7 +84,7 @@ def test_spanish_items_get_spanish_month_names() -> None:
 def test_date_is_the_day_in_the_sites_time_zone() -> None:
     late = make_post(1, published=datetime(2022, 5, 2, 2, 0, tzinfo=UTC))  # May 1, 22:00 EDT
     assert fragment(make_feed([late])).find("article/time").text == "May 1, 2022"
-    tokyo = make_site(timezone="Asia/Tokyo")
+    tokyo = make_site(timezone=ZoneInfo("Asia/Tokyo"))
     assert fragment(make_feed([late]), site=tokyo).find("article/time").text == "May 2, 2022"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 from feedsvc.config import Config, PostsConfig, SiteConfig
 from feedsvc.errors import PostError
@@ -42,7 +41,7 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
     """The Post ``raw`` describes; PostError (file, line, message) if it breaks a rule."""
     front = FrontMatter(raw)
     site, limits = config.site, config.posts
-    site_zone = ZoneInfo(site.timezone)
+    site_zone = site.timezone
     title = plain_text(front.required_string("title"))
     if not title:
         raise front.error("title", "title is empty")

@@ -126,7 +126,7 @@ def render_json(feed: Feed, ctx: RenderContext, *, cache: FragmentCache | None =
     if ctx.hubs:
         # JSON Feed 1.1 "hubs": endpoints for real-time notification (W3C WebSub §4).
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in ctx.hubs]
-    doc["_site"] = {"language": ctx.site.language, "time_zone": ctx.site.timezone}
+    doc["_site"] = {"language": ctx.site.language, "time_zone": ctx.site.timezone.key}
     doc["items"] = []
     head = _dumps(doc)
     items = build_entries("json", feed.posts, ctx, cache, _item)
