@@ -277,7 +277,8 @@ class Hub:
             if result.body != challenge.encode("ascii"):
                 raise FetchError(request.callback, "did not echo hub.challenge")
         except FetchError as e:
-            self._fail(request.topic, request.callback, f"{request.mode} not verified: {e}")
+            # The callback is named beside the message (its URL here would carry the challenge).
+            self._fail(request.topic, request.callback, f"{request.mode} not verified: {e.message}")
             return
         finally:
             if self._generation.get(key) == generation:
@@ -338,7 +339,7 @@ class Hub:
                 status: int | None = result.status
                 error = f"answered {result.status}"
             except FetchError as e:
-                status, error = None, str(e)
+                status, error = None, e.message
             if status is not None and 200 <= status < 300:
                 self._counts["delivered"] += 1
                 return

@@ -110,7 +110,7 @@ class ExternalHubs:
                 result = await self._fetcher.post(hub, body, _FORM_HEADERS)
                 error = None if 200 <= result.status < 300 else f"answered {result.status}"
             except FetchError as e:
-                error = str(e)
+                error = e.message
             if error is None:
                 outcomes.published += 1
                 outcomes.last_success = self._now()

@@ -166,7 +166,7 @@ class PartnerHubs:
             result = await self._fetcher.post(subscription.hub, body, _FORM_HEADERS)
             error = None if 200 <= result.status < 300 else f"the hub answered {result.status}"
         except FetchError as e:
-            error = str(e)
+            error = e.message
         finally:
             self._renewing.discard(subscription.partner)
         if error is not None and self._subscriptions.get(subscription.partner) is subscription:
