@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 from dataclasses import replace
 
 import pytest
@@ -20,6 +21,14 @@ from feedsvc.websub import Hub
 from feedsvc.websub.hub import MAX_VERIFICATION_BODY, websub_fetch_policy
 
 TOPIC = PUBLIC + "feed.atom"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 TEN_DAYS = 10 * 86400
 
 
@@ -88,6 +97,17 @@ async def test_a_wrong_echo_never_activates(tmp_path, aiohttp_client, aiohttp_se
         assert "not verified" in failure["error"]
         await site.edit("en/a.md", post_text("Post a", "en", ["Policy"], "2024-01-10", "New."))
         assert sub.callbacks["a"].deliveries == []
+
+
+async def test_an_unreachable_callback_is_reported_without_its_challenge(tmp_path, aiohttp_client):
+    async with hub_site(tmp_path, aiohttp_client) as site:
+        closed = f"http://127.0.0.1:{free_port()}/cb"  # nothing listens there
+        assert (await site.request(mode="subscribe", topic=TOPIC, callback=closed)).status == 202
+        await site.hub.idle()
+        (failure,) = (await site.status())["topics"][0]["recent_failures"]
+        assert failure["callback"] == closed
+        assert "Cannot connect" in failure["error"]
+        assert "hub.challenge=…" in failure["error"]  # the URL is named, its challenge not
 
 
 @pytest.mark.parametrize(

@@ -277,8 +277,9 @@ class Hub:
             if result.body != challenge.encode("ascii"):
                 raise FetchError(request.callback, "did not echo hub.challenge")
         except FetchError as e:
-            # The callback is named beside the message (its URL here would carry the challenge).
-            self._fail(request.topic, request.callback, f"{request.mode} not verified: {e.message}")
+            # The challenge stays secret even after the failure: /status is public.
+            reason = e.message.replace(challenge, "…")
+            self._fail(request.topic, request.callback, f"{request.mode} not verified: {reason}")
             return
         finally:
             if self._generation.get(key) == generation:
