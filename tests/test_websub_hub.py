@@ -355,6 +355,31 @@ async def test_caps_per_topic_and_in_total(tmp_path, aiohttp_client, aiohttp_ser
         assert (await site.status())["active"] == 3
 
 
+async def test_an_expired_subscription_frees_its_place(tmp_path, aiohttp_client, aiohttp_server):
+    sub = await subscriber(aiohttp_server)
+    async with hub_site(tmp_path, aiohttp_client, extra="max_per_topic = 1") as site:
+        await site.subscribe(sub.url("a"), lease_seconds="3600")
+        refused = await site.request(mode="subscribe", topic=TOPIC, callback=sub.url("b"))
+        assert refused.status == 400
+        site.clock.advance(3600)
+        await site.subscribe(sub.url("b"))
+        status = await site.status()
+        assert status["active"] == 1
+        assert "lease expired" in status["topics"][0]["recent_failures"][-1]["error"]
+
+
+async def test_deliveries_in_flight_are_bounded(tmp_path, aiohttp_client, aiohttp_server):
+    sub = await subscriber(aiohttp_server)
+    sub.hold = 0.02
+    extra = "concurrency = 3\nper_host = 8"
+    async with hub_site(tmp_path, aiohttp_client, extra=extra) as site:
+        for n in range(8):
+            await site.subscribe(sub.url(f"s{n}"))
+        await site.edit("en/a.md", post_text("Post a", "en", ["Policy"], "2024-01-10", "One."))
+        assert all(len(sub.callbacks[f"s{n}"].deliveries) == 1 for n in range(8))
+        assert sub.peak == 3
+
+
 async def test_deliveries_to_one_host_are_bounded(tmp_path, aiohttp_client, aiohttp_server):
     sub = await subscriber(aiohttp_server)
     sub.hold = 0.02  # each delivery takes a while, so that they would overlap

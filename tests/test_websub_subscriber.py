@@ -94,7 +94,7 @@ def sign(secret: str, body: bytes) -> str:
 
 @asynccontextmanager
 async def subscribed(
-    tmp_path: Path, feed_url: str, aiohttp_client: Any
+    tmp_path: Path, feed_url: str, aiohttp_client: Any, max_body: int = 10 * 1024 * 1024
 ) -> AsyncIterator[Subscribed]:
     raw = {
         "site": dict(SITE),
@@ -103,6 +103,7 @@ async def subscribed(
             "allow_private_addresses": True,
             "store": "var/aggregator.sqlite3",
             "parse_workers": 0,
+            "max_body": max_body,
         },
         "partners": [{"name": "p", "url": feed_url, "title": "Partner P"}],
         "websub": {"hubs": ["https://hub.example/"], "allowed_networks": ["127.0.0.0/8"]},
@@ -286,3 +287,40 @@ async def test_a_subscription_survives_a_restart(
         assert response.status == 202
         await again.websub.idle()
         assert "Entry 3" in again.titles()
+
+
+async def test_a_denial_is_recorded(tmp_path, feed_server, aiohttp_server, aiohttp_client):
+    hub = await partner_hub(aiohttp_server)
+    topic = serve_with_hub(feed_server, hub, [item(1)])
+    async with subscribed(tmp_path, topic, aiohttp_client) as site:
+        await site.aggregator.refresh("p")
+        await site.websub.idle()
+        params = {"hub.mode": "denied", "hub.topic": topic, "hub.reason": "closed to new readers"}
+        response = await site.client.get(site.callback_path(hub), params=params)
+        assert response.status == 200
+        status = await site.status()
+        assert status["state"] == "denied"
+        assert status["error"] == "denied by the hub: closed to new readers"
+        # A later fetch that still names the hub asks again, with a new callback.
+        first = hub.requests[-1]["hub.callback"]
+        await site.aggregator.refresh("p")
+        await site.websub.idle()
+        assert len(hub.requests) == 2
+        assert hub.requests[-1]["hub.callback"] != first
+
+
+async def test_a_delivery_over_the_body_cap_is_refused(
+    tmp_path, feed_server, aiohttp_server, aiohttp_client
+):
+    hub = await partner_hub(aiohttp_server)
+    topic = serve_with_hub(feed_server, hub, [item(1)])
+    async with subscribed(tmp_path, topic, aiohttp_client, max_body=2000) as site:
+        await site.aggregator.refresh("p")
+        await site.websub.idle()
+        await site.verify(hub)
+        secret = hub.requests[-1]["hub.secret"]
+        body = atom_feed([item(1), item(2, content="<p>" + "x" * 2000 + "</p>")])
+        assert len(body) > 2000
+        response = await site.deliver(hub, body, sign(secret, body))
+        assert response.status == 413
+        assert site.titles() == {"Entry 1"}

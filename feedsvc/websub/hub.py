@@ -204,6 +204,7 @@ class Hub:
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
             subscription = parse_request(form, self._is_topic)
             await self._check_callback(subscription.callback)
+            await self._expire()  # a lease that ran out holds no place
             self._check_capacity(subscription)
         except UnicodeDecodeError:
             return error_response(400, "the body is not UTF-8 text")
