@@ -7,6 +7,8 @@ The aggregator asks three questions after every attempt, each answered here:
   or exponential backoff with jitter, capped)?
 - ``track_redirect``: does a permanent redirect now replace the stored URL?
 
+``next_record`` puts the three answers, and what the merge learned, into the partner's record.
+
 Miniflux schedules the same way (``ScheduleNextCheck``: the larger of its interval and the
 server's ``Retry-After``, capped) and keeps an error counter that one success resets; reader
 keeps its update decisions in a pure ``Decider``. So do we.
@@ -15,9 +17,13 @@ keeps its update decisions in a pure ``Decider``. So do we.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from feedsvc.aggregate.clean import CleanFeed
+from feedsvc.aggregate.merge import MergeResult
+from feedsvc.aggregate.state import PartnerRecord
 from feedsvc.errors import FeedsvcError
 from feedsvc.remote.fetch import FetchResult
 
@@ -30,6 +36,7 @@ __all__ = [
     "State",
     "classify",
     "next_delay",
+    "next_record",
     "track_redirect",
 ]
 
@@ -157,3 +164,52 @@ def track_redirect(current: Redirect, outcome: Outcome, permanent_url: str | Non
     if count >= REDIRECT_REPEATS:
         return Redirect(permanent_url, moved=True)
     return Redirect(current.url, permanent_url, count)
+
+
+def next_record(
+    record: PartnerRecord,
+    outcome: Outcome,
+    result: FetchResult | None,
+    parsed: CleanFeed | None,
+    merged: MergeResult | None,
+    fingerprint: str | None,
+    now: datetime,
+    policy: SchedulePolicy,
+    rng: random.Random,
+) -> PartnerRecord:
+    """A partner's record after one attempt at ``now``: its state and error, validators,
+    URL (a permanent redirect seen often enough), next fetch time, and what the merge
+    learned (``parsed`` and ``merged`` are None when the attempt did not get that far)."""
+    ok = outcome.state is State.OK
+    failures = 0 if ok else record.failures + 1
+    delay = next_delay(outcome, failures, policy, rng)
+    redirect = track_redirect(
+        Redirect(record.url, record.pending_url, record.pending_count),
+        outcome,
+        result.permanent_url if result is not None else None,
+    )
+    # Validators are kept only from a response we used: a 200 that failed to parse must
+    # be fetched whole next time, not answered with a 304 that hides the failure.
+    validators = result.validators if ok and result is not None else None
+    return replace(
+        record,
+        url=redirect.url,
+        pending_url=redirect.pending_url,
+        pending_count=redirect.pending_count,
+        moved_at=now if redirect.moved else record.moved_at,
+        moved_from=record.url if redirect.moved else record.moved_from,
+        etag=validators.etag if validators else record.etag,
+        last_modified=validators.last_modified if validators else record.last_modified,
+        state=outcome.state.value,
+        last_status=outcome.status,
+        last_error=outcome.error,
+        bozo=parsed.bozo if parsed is not None and merged is not None else record.bozo,
+        failures=failures,
+        last_fetch=now,
+        last_success=now if ok else record.last_success,
+        next_fetch=now + timedelta(seconds=delay) if delay is not None else None,
+        feed_link=parsed.link if parsed is not None and merged else record.feed_link,
+        fingerprint=fingerprint if ok else record.fingerprint,
+        id_memory=merged.id_memory if merged else record.id_memory,
+        unstable_ids=merged.unstable_ids if merged else record.unstable_ids,
+    )

@@ -1,6 +1,10 @@
 """The Aggregator: fetches every partner in the background and keeps their entries
 (docs/config.md "[aggregator]").
 
+Over 400 lines on purpose: one partner's refresh (claim, fetch or push, parse, merge, save)
+shares its state and lock across replicas and hubs, and reads best as one sequence; every
+decision in it is a pure function of schedule.py, merge.py, published.py or report.py.
+
 One asyncio task per partner waits until the partner is due, then ``refresh``es it:
 fetch (fetch.py) → classify (schedule.py) → parse and clean in a worker (workers.py,
 clean.py) → merge (merge.py) → save (state.py) → tell ``on_change`` if ``posts()`` changed
@@ -28,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from feedsvc.aggregate.clean import CleanEntry, CleanFeed, reuse
@@ -38,17 +42,16 @@ from feedsvc.aggregate.merge import (
     StoredEntry,
     merge,
     partner_categories,
-    to_post,
 )
 from feedsvc.aggregate.notify import ChangeNotifier, OnChange
+from feedsvc.aggregate.published import PublishedPosts
+from feedsvc.aggregate.report import log_transition, partner_status
 from feedsvc.aggregate.schedule import (
     Outcome,
-    Redirect,
     SchedulePolicy,
     State,
     classify,
-    next_delay,
-    track_redirect,
+    next_record,
 )
 from feedsvc.aggregate.state import Claim, PartnerRecord, postgres
 from feedsvc.aggregate.state.records import host_of
@@ -58,7 +61,7 @@ from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, LeaseLost, StoreError
 from feedsvc.metrics import Metrics
-from feedsvc.model import Category, Origin, Post, newest_first
+from feedsvc.model import Category, Origin, Post
 from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
 from feedsvc.remote.links import link_targets
 from feedsvc.status import PartnerStatus
@@ -176,8 +179,7 @@ class Aggregator:
         # When a partner refused to this replica (leased elsewhere, not due in the store,
         # host full) is worth asking for again.
         self._retry_at: dict[str, datetime | None] = {}
-        self._published: dict[str, _Published] = {}
-        self._posts: tuple[Post, ...] | None = None
+        self._published = PublishedPosts(list(self._partners))
         self._store = ThreadedStore(
             agg.store,
             lease=agg.lease.seconds,
@@ -452,7 +454,7 @@ class Aggregator:
         unchanged = result is not None and result.status == 304 and new.state == State.OK
         outcome_label = "not_modified" if unchanged else new.state
         self._metrics.fetch(outcome_label, time.perf_counter() - started)
-        _log_transition(name, record, new)
+        log_transition(name, record, new)
         changed = merged is not None and merged.changed
         if merged is not None:
             self._entries[name] = merged.entries
@@ -512,40 +514,12 @@ class Aggregator:
         fingerprint: str | None,
         now: datetime,
     ) -> PartnerRecord:
-        ok = outcome.state is State.OK
-        failures = 0 if ok else record.failures + 1
+        """The record after this attempt (schedule.next_record); a partner whose hub pushes
+        its changes is polled on the long backup schedule."""
         pushed = self._push is not None and self._push.pushed(record.name)
-        schedule = self._pushed_schedule if pushed else self._schedule
-        delay = next_delay(outcome, failures, schedule, self._rng)
-        redirect = track_redirect(
-            Redirect(record.url, record.pending_url, record.pending_count),
-            outcome,
-            result.permanent_url if result is not None else None,
-        )
-        # Validators are kept only from a response we used: a 200 that failed to parse must
-        # be fetched whole next time, not answered with a 304 that hides the failure.
-        validators = result.validators if ok and result is not None else None
-        return replace(
-            record,
-            url=redirect.url,
-            pending_url=redirect.pending_url,
-            pending_count=redirect.pending_count,
-            moved_at=now if redirect.moved else record.moved_at,
-            moved_from=record.url if redirect.moved else record.moved_from,
-            etag=validators.etag if validators else record.etag,
-            last_modified=validators.last_modified if validators else record.last_modified,
-            state=outcome.state.value,
-            last_status=outcome.status,
-            last_error=outcome.error,
-            bozo=parsed.bozo if parsed is not None and merged is not None else record.bozo,
-            failures=failures,
-            last_fetch=now,
-            last_success=now if ok else record.last_success,
-            next_fetch=now + timedelta(seconds=delay) if delay is not None else None,
-            feed_link=parsed.link if parsed is not None and merged else record.feed_link,
-            fingerprint=fingerprint if ok else record.fingerprint,
-            id_memory=merged.id_memory if merged else record.id_memory,
-            unstable_ids=merged.unstable_ids if merged else record.unstable_ids,
+        policy = self._pushed_schedule if pushed else self._schedule
+        return next_record(
+            record, outcome, result, parsed, merged, fingerprint, now, policy, self._rng
         )
 
     # --- what is published ----------------------------------------------------------------
@@ -555,44 +529,7 @@ class Aggregator:
 
         An id two partners share (both republishing one entry) is published once.
         """
-        if self._posts is None:
-            every = [
-                post
-                for name in self._partners
-                if name in self._published
-                for post in self._published[name].posts.values()
-            ]
-            ordered = newest_first(every)
-            # The first (newest) Post of each id.
-            first: dict[str, Post] = {}
-            for post in ordered:
-                first.setdefault(post.id, post)
-            self._posts = tuple(first.values())
-        return self._posts
-
-    def _publish(self, name: str) -> _Published:
-        """``name``'s entries as Posts; those of entries unchanged since the last time (the
-        same objects: merge keeps them) are reused rather than made again."""
-        partner, record = self._partners[name], self._records[name]
-        origin = self._origin(partner, record)
-        fallback = origin.home_url or record.url
-        entries = self._entries[name]
-        before = self._published.get(name)
-        if before is None or before.origin != origin:
-            before = _Published(origin, {}, {})
-        posts = {}
-        for key, entry in entries.items():
-            post = before.posts.get(key)
-            if post is None or before.entries.get(key) is not entry:
-                post = to_post(
-                    entry,
-                    origin,
-                    lang=partner.lang,
-                    categories=partner.categories,
-                    fallback_url=fallback,
-                )
-            posts[key] = post
-        return _Published(origin, entries, posts)
+        return self._published.posts()
 
     def _origin(self, partner: _Partner, record: PartnerRecord) -> Origin:
         config = partner.config
@@ -600,18 +537,22 @@ class Aggregator:
         return Origin(name=config.name, title=config.title, feed_url=record.url, home_url=home)
 
     def _invalidate(self, name: str | None = None) -> None:
-        """``name``'s entries or origin changed (None: every partner's). Its Posts are made
-        now, in the step that merged it (a fraction of a millisecond per partner), so that
-        ``posts()`` after a refresh of hundreds of partners only sorts, instead of making
-        ten thousand Posts in one step while requests wait."""
+        """``name``'s entries or origin changed (None: every partner's): its Posts are made
+        now (published.py)."""
         for changed in self._partners if name is None else (name,):
-            self._published[changed] = self._publish(changed)
-        self._posts = None
+            partner = self._partners[changed]
+            self._published.update(
+                changed,
+                self._origin(partner, self._records[changed]),
+                self._entries[changed],
+                lang=partner.lang,
+                categories=partner.categories,
+            )
 
     def status(self) -> tuple[PartnerStatus, ...]:
         """Each partner's state, in config order, for /status."""
         return tuple(
-            _status(p.config, self._records[name], len(self._entries[name]))
+            partner_status(p.config, self._records[name], len(self._entries[name]))
             for name, p in self._partners.items()
         )
 
@@ -621,63 +562,6 @@ class Aggregator:
         return self._clock().astimezone(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class _Published:
-    """One partner's entries as Posts, and the entries they were made from."""
-
-    origin: Origin
-    entries: Mapping[str, StoredEntry]
-    posts: dict[str, Post]  # by entry key, in the order of ``entries``
-
-
 def _fresh(partner: PartnerConfig, now: datetime | None = None) -> PartnerRecord:
     """A partner never fetched (from its configured URL): due ``now``."""
     return PartnerRecord(name=partner.name, config_url=partner.url, url=partner.url, next_fetch=now)
-
-
-def _status(config: PartnerConfig, record: PartnerRecord, entries: int) -> PartnerStatus:
-    moved = record.url != config.url
-    note = None
-    if moved and record.moved_at is not None:
-        note = (
-            f"moved permanently to {record.url} (the same 301/308 on two fetches in a row, "
-            f"{record.moved_at.isoformat()}); update partners[].url in the config"
-        )
-    elif record.pending_url:
-        note = (
-            f"permanently redirected to {record.pending_url} on the last fetch; the URL "
-            "changes if the next fetch is redirected the same way"
-        )
-    return PartnerStatus(
-        name=config.name,
-        title=config.title,
-        url=record.url,
-        original_url=config.url,
-        moved=moved,
-        moved_note=note,
-        state=record.state,
-        last_status=record.last_status,
-        last_error=record.last_error,
-        bozo=record.bozo,
-        entries=entries,
-        failures=record.failures,
-        last_fetch=record.last_fetch,
-        last_success=record.last_success,
-        next_fetch=record.next_fetch,
-        unstable_ids=record.unstable_ids,
-    )
-
-
-def _log_transition(name: str, old: PartnerRecord, new: PartnerRecord) -> None:
-    if new.url != old.url:
-        log.warning("partner %s: moved permanently from %s to %s", name, old.url, new.url)
-    if new.state == old.state and new.last_error == old.last_error:
-        return
-    if new.state == State.OK:
-        log.info("partner %s: ok (HTTP %s)", name, new.last_status)
-    elif new.state == State.GONE:
-        log.warning("partner %s: gone (410); no longer fetched", name)
-    else:
-        log.warning(
-            "partner %s: %s: %s; next attempt %s", name, new.state, new.last_error, new.next_fetch
-        )
