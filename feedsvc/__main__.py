@@ -88,13 +88,15 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:
+    from feedsvc.clock import system_clock
     from feedsvc.pipeline import load_posts
 
-    loaded = load_posts(config)
+    loaded = load_posts(config, system_clock())
     _print_problems(loaded.problems, sys.stdout)
     errors = sum(p.severity is Severity.ERROR for p in loaded.problems)
     print(
-        f"{len(loaded.posts)} posts ok, {loaded.drafts} drafts, {errors} errors",
+        f"{len(loaded.posts)} posts ok, {loaded.drafts} drafts, "
+        f"{len(loaded.scheduled)} scheduled, {errors} errors",
         file=sys.stderr,
     )
     return 1 if errors else 0

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
-from feedsvc.model import Feed, Post, Problem, RawPost
+from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.batch import Mapper
 from feedsvc.parallel import parallel_map
@@ -38,7 +38,7 @@ from feedsvc.sources import (
     read_source,
     source_fetch_policy,
 )
-from feedsvc.status import BuildStatus, SourceStatus
+from feedsvc.status import BuildStatus, ScheduledPost, SourceStatus
 from feedsvc.store import Caching, Encoded, Resource, Snapshot, encode, resource_from
 from feedsvc.urls import MEDIA_TYPES, discovery_links, feed_path
 
@@ -53,6 +53,25 @@ class LoadResult:
     problems: tuple[Problem, ...]
     drafts: int
     sources: tuple[SourceStatus, ...]
+    # Posts dated after the build's time, oldest first: published when their date comes.
+    scheduled: tuple[Post, ...] = ()
+
+    def next_due(self) -> datetime | None:
+        """When the first scheduled post is due, if any is."""
+        return self.scheduled[0].published if self.scheduled else None
+
+
+def hold_scheduled(loaded: LoadResult, now: datetime) -> LoadResult:
+    """``loaded`` with the posts dated after ``now`` moved to ``scheduled``: a post dated in
+    the future is a scheduled post, as in WordPress and Hugo (which leaves out future posts
+    by default), and appears when its date comes, not before."""
+    everything = (*loaded.posts, *loaded.scheduled)
+    later = [post for post in everything if post.published > now]
+    if not later and not loaded.scheduled:
+        return loaded  # nearly every build: nothing dated in the future
+    due = newest_first(post for post in everything if post.published <= now)
+    # Oldest first: the first is the next due.
+    return replace(loaded, posts=tuple(due), scheduled=tuple(reversed(newest_first(later))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +178,11 @@ def normalize_sources(
     )
 
 
-def load_posts(config: Config, workers: int | None = None) -> LoadResult:
-    """Read every source and normalize its posts: the synchronous entry point."""
-    return normalize_sources(run_sync(read_sources(config)), config, workers)
+def load_posts(config: Config, now: datetime, workers: int | None = None) -> LoadResult:
+    """Read every source and normalize its posts, those dated after ``now`` held back as
+    scheduled: the synchronous entry point."""
+    loaded = normalize_sources(run_sync(read_sources(config)), config, workers)
+    return hold_scheduled(loaded, now)
 
 
 def run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
@@ -247,6 +268,10 @@ def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> 
     return BuildStatus(
         posts=len(loaded.posts),
         drafts=loaded.drafts,
+        scheduled=tuple(
+            ScheduledPost(post.source_path, post.id, post.title, post.published)
+            for post in loaded.scheduled
+        ),
         feeds=len(feeds),
         built_at=built_at,
         skipped=loaded.problems,
@@ -327,7 +352,8 @@ def build_snapshot(
     config: Config, clock: Clock = system_clock, workers: int | None = None
 ) -> Snapshot:
     """Load, normalize, group, render and compress everything served (no partners)."""
-    loaded = load_posts(config, workers)
+    now = clock()
+    loaded = load_posts(config, now, workers)
     feeds = all_feeds(loaded.posts, config)
     rendered = render_site(feeds, config, workers=workers)
-    return Snapshot(resources=rendered.resources, status=status_of(loaded, feeds, clock()))
+    return Snapshot(resources=rendered.resources, status=status_of(loaded, feeds, now))

@@ -43,11 +43,22 @@ class SourceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduledPost:
+    """A post dated in the future: published when its date comes, not before."""
+
+    path: str
+    id: str
+    title: str
+    date: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class BuildStatus:
     """What one build read and rendered; ``skipped`` are the problems met on the way."""
 
     posts: int
     drafts: int
+    scheduled: tuple[ScheduledPost, ...]
     feeds: int
     built_at: datetime
     skipped: tuple[Problem, ...]

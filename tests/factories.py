@@ -216,6 +216,7 @@ def make_build_status(**overrides: Any) -> BuildStatus:
     fields: dict[str, Any] = {
         "posts": 3,
         "drafts": 0,
+        "scheduled": (),
         "feeds": 1,
         "built_at": dt("2024-01-01T12:00:00"),
         "skipped": (),

@@ -24,6 +24,7 @@ def service_status(**overrides) -> ServiceStatus:
     fields = {
         "posts": build.posts,
         "drafts": build.drafts,
+        "scheduled": build.scheduled,
         "feeds": build.feeds,
         "built_at": build.built_at,
         "skipped": build.skipped,
@@ -52,7 +53,7 @@ def test_the_live_keys_follow_the_build_keys_in_one_flat_object():
     rebuild = RebuildStatus(AT, "watch", 0.25, 1, 5, ("feed", "lang/es"))
     data = status_data(service_status(last_rebuild=rebuild, rebuilds=2))
     assert list(data) == [
-        "posts", "drafts", "feeds", "built_at", "skipped", "sources", "config",
+        "posts", "drafts", "scheduled", "feeds", "built_at", "skipped", "sources", "config",
         "config_error", "last_rebuild", "rebuild_error", "rebuilds", "webhook",
     ]  # fmt: skip
     assert data["config"] == {"file": "feeds.toml", "loaded_at": "2024-05-01T08:30:00+00:00"}

@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 from schemas import validate_jsonfeed
 
+from feedsvc.clock import system_clock
 from feedsvc.configfile import parse_config
 from feedsvc.model import Origin, Post
 from feedsvc.pipeline import all_feeds, load_posts, render_site
@@ -52,7 +53,7 @@ def snapshot() -> Snapshot:
         "server": {"public_url": PUBLIC},
     }
     config = parse_config(raw, base_dir=REPO)
-    loaded = load_posts(config, workers=1)
+    loaded = load_posts(config, system_clock(), workers=1)
     feeds = all_feeds(loaded.posts, config, [partner_post()])
     return Snapshot(render_site(feeds, config, workers=1).resources, {})
 
@@ -120,7 +121,7 @@ def test_no_hub_no_discovery(tmp_path):
         "sources": [{"type": "folder", "name": "posts", "path": str(REPO / "example/posts")}],
     }
     config = parse_config(raw, base_dir=tmp_path)
-    loaded = load_posts(config, workers=1)
+    loaded = load_posts(config, system_clock(), workers=1)
     resources = render_site(all_feeds(loaded.posts, config), config, workers=1).resources
     assert all(not r.links for r in resources.values())
     assert b"hub" not in resources["/feed.atom"].identity.body

@@ -23,6 +23,7 @@ from feedsvc.pipeline import (
     RenderedSite,
     SourceState,
     all_feeds,
+    hold_scheduled,
     normalize_sources,
     render_site,
     status_of,
@@ -71,13 +72,15 @@ class SiteBuilder:
     ) -> Built:
         """Normalize, group, render (every feed when ``full``, else those that changed)."""
         self.normalized.workers = workers
+        now = self._clock()
         loaded = normalize_sources(states, config, mapper=self.normalized.mapper(config))
         if self.normalized.kept:
             loaded = replace(loaded, problems=(*loaded.problems, *self.normalized.kept))
+        loaded = hold_scheduled(loaded, now)
         feeds = all_feeds(loaded.posts, config, partner_posts)
         previous = None if full else self.rendered
         rendered = render_site(feeds, config, previous, workers)
-        status = status_of(loaded, feeds, self._clock())
+        status = status_of(loaded, feeds, now)
         snapshot = Snapshot(resources=rendered.resources, status=status)
         return Built(snapshot, loaded, rendered, self.normalized.normalized, partner_posts)
 

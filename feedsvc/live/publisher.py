@@ -45,6 +45,7 @@ from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.listeners import RebuildListener, RebuildListeners
 from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
+from feedsvc.live.scheduled import DueTimer
 from feedsvc.live.status import service_status
 from feedsvc.live.tasks import SourceTasks
 from feedsvc.metrics import Metrics
@@ -102,6 +103,7 @@ class Publisher:
     ) -> None:
         self.config = config
         self.metrics = metrics or Metrics()
+        self._clock = clock
         self._listeners = RebuildListeners()
         self._workers = workers
         # What the sources last gave, and what was made of it.
@@ -115,6 +117,10 @@ class Publisher:
         self._reload = ConfigReload(config, clock, load_config)
         # Background work: watchers and timers, SIGHUP reloads, the aggregator.
         self._tasks = SourceTasks(self._request, sleep=sleep)
+        # Scheduled posts: a rebuild when the next one is due.
+        self._due = DueTimer(
+            lambda: self._request(frozenset(), "schedule"), clock=clock, sleep=sleep
+        )
         self._scheduled = False
         self._background: set[asyncio.Task[Any]] = set()
         # The snapshot on disk, and a warm start's file, whose state the first rebuild restores.
@@ -263,6 +269,9 @@ class Publisher:
             sources = None
         config = self.config
         states = await self._reads.read(config, sources)
+        due = self._builder.loaded.next_due() if self._builder.loaded is not None else None
+        if due is not None and due <= self._clock():
+            self._lag = max(self._lag, Lag.FEEDS)  # a scheduled post's time has come
         if self._lag is Lag.NONE and not self._reads.changed(states):
             self._reads.keep(states)  # nothing new; /status shows the fresh read times live
             return
@@ -284,6 +293,8 @@ class Publisher:
         self._lag = Lag.NONE
         self._rebuild_error = None
         self._keep(built, batch.trigger, started)
+        if self._scheduled:
+            self._due.arm(built.loaded.next_due())
         previous_snapshot, self.ref.current = self.ref.current, built.snapshot
         log.info(
             "rebuilt (%s): %d feeds re-rendered, %d posts normalized, in %.3f s",
@@ -339,6 +350,8 @@ class Publisher:
             await self.partners_changed()
         if schedule:
             self._scheduled = True
+            if self._builder.loaded is not None:
+                self._due.arm(self._builder.loaded.next_due())
             self._tasks.update(self.config.sources)
         if schedule and self._served is not None:
             # A warm start serves the snapshot as it was: look for what changed since.
@@ -359,6 +372,7 @@ class Publisher:
         if self.aggregator is not None:
             await self.aggregator.stop()
         await self._tasks.stop()
+        self._due.disarm()
         background = list(self._background)
         for task in background:
             task.cancel()

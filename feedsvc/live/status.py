@@ -42,6 +42,7 @@ def service_status(
     return ServiceStatus(
         posts=build.posts,
         drafts=build.drafts,
+        scheduled=build.scheduled,
         feeds=build.feeds,
         built_at=build.built_at,
         skipped=build.skipped,

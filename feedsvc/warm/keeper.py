@@ -14,7 +14,14 @@ from feedsvc.config import Config
 from feedsvc.errors import SnapshotError
 from feedsvc.model import Feed, Post
 from feedsvc.normalize.cache import NormalizeCache
-from feedsvc.pipeline import LoadResult, RenderedSite, SourceState, all_feeds, normalize_sources
+from feedsvc.pipeline import (
+    LoadResult,
+    RenderedSite,
+    SourceState,
+    all_feeds,
+    hold_scheduled,
+    normalize_sources,
+)
 from feedsvc.sources.folder import FolderReader
 from feedsvc.store import Snapshot
 from feedsvc.urls import feed_path
@@ -74,6 +81,8 @@ class SnapshotKeeper:
                 state = decode_state(read_state(served, where), where)
             states, folders, normalized = restore(state, config)
             loaded = normalize_sources(states, config, mapper=normalized.mapper(config))
+            # As served: what was scheduled then still is, until the first rebuild.
+            loaded = hold_scheduled(loaded, served.status.built_at)
             feeds = all_feeds(loaded.posts, config, state.partner_posts)
             _check_served(feeds, config, served.resources, where)
         except (SnapshotError, OSError) as e:

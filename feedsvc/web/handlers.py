@@ -14,7 +14,7 @@ from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.status import BuildStatus, status_data, status_json
-from feedsvc.store import IDENTITY, Resource, SnapshotRef
+from feedsvc.store import IDENTITY, Resource, SnapshotRef, http_date
 from feedsvc.web.conditional import NOT_MODIFIED, PROCEED, evaluate_preconditions
 from feedsvc.web.errors import ALLOW, error_response, method_not_allowed, not_found
 from feedsvc.web.negotiation import choose_coding, prefers_html
@@ -113,6 +113,17 @@ class Handlers:
                 _VARY_ACCEPT_ENCODING,
             )
         variant = resource.variants[coding]
+        last_modified = resource.last_modified_seconds
+        http_last_modified = resource.http_last_modified
+        ok_headers, not_modified_headers = variant.headers, variant.not_modified_headers
+        if last_modified is not None:
+            now = self._clock().replace(microsecond=0)
+            if last_modified > now.timestamp():
+                # RFC 9110 §8.8.2.1: a modification time in the future (a post's `updated`
+                # date) is replaced by the time of the answer, never sent later than Date.
+                last_modified, http_last_modified = int(now.timestamp()), http_date(now)
+                ok_headers = _with_last_modified(ok_headers, http_last_modified)
+                not_modified_headers = _with_last_modified(not_modified_headers, http_last_modified)
 
         if_none_match = headers.get(hdrs.IF_NONE_MATCH)
         if_modified_since = headers.get(hdrs.IF_MODIFIED_SINCE)
@@ -122,22 +133,22 @@ class Handlers:
             # The polling reader's request: its ETag sent back as is. Same answer as
             # evaluate_preconditions, without the call.
             if if_none_match == variant.representation.etag:
-                return web.Response(status=304, headers=variant.not_modified_headers)
+                return web.Response(status=304, headers=not_modified_headers)
             if if_none_match is None and if_modified_since is None:
-                return web.Response(body=variant.representation.body, headers=variant.headers)
+                return web.Response(body=variant.representation.body, headers=ok_headers)
         outcome = evaluate_preconditions(
             method,
             variant.representation.etag,
-            resource.last_modified_seconds,
+            last_modified,
             if_match=if_match,
             if_unmodified_since=if_unmodified_since,
             if_none_match=if_none_match,
             if_modified_since=if_modified_since,
-            http_last_modified=resource.http_last_modified,
+            http_last_modified=http_last_modified,
             clock=self._clock,
         )
         if outcome == NOT_MODIFIED:
-            return web.Response(status=304, headers=variant.not_modified_headers)
+            return web.Response(status=304, headers=not_modified_headers)
         if outcome != PROCEED:
             return error_response(
                 412,
@@ -146,7 +157,7 @@ class Handlers:
             )
         # HEAD: aiohttp sends these headers and the body's Content-Length, not the body
         # (RFC 9110 §9.3.2).
-        return web.Response(body=variant.representation.body, headers=variant.headers)
+        return web.Response(body=variant.representation.body, headers=ok_headers)
 
     def status(self, request: web.Request) -> web.StreamResponse:
         """The status JSON, or its HTML view when the client prefers HTML (a browser)."""
@@ -168,3 +179,9 @@ class Handlers:
         if method != hdrs.METH_GET and method != hdrs.METH_HEAD:
             return other_method(method, request.path, cors=False)
         return web.Response(body=b"ok", headers=_HEALTHZ_HEADERS)
+
+
+def _with_last_modified(
+    headers: tuple[tuple[str, str], ...], value: str
+) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value if name == hdrs.LAST_MODIFIED else field) for name, field in headers)
