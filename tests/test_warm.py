@@ -272,3 +272,13 @@ def test_restoring_the_state_normalizes_no_post_again(site):
     assert restored is not None
     assert restored.normalized.normalized == 0  # every post came from the snapshot
     assert len(restored.loaded.posts) == len(POSTS)
+
+
+async def test_files_touched_while_stopped_are_compared_by_content_not_rebuilt(site):
+    written(site)
+    for post in site.posts.rglob("*.md"):
+        post.touch()  # a checkout or a copy: new stamps, the same bytes
+    publisher = warm_publisher(site)
+    assert publisher.warm_start() is not None
+    await publisher.catch_up()
+    assert publisher.status().last_rebuild is None  # read again, found equal, nothing rebuilt
