@@ -2,8 +2,9 @@
 the keys (name, type, default), holding ready values.
 
 Values are read once, when the file is loaded (configfile.py), and handed out ready:
-durations as ``Duration``, languages in canonical BCP 47 case, paths absolute (resolved
-against the config file's folder). The rules for one value that more than one place applies
+durations as ``Duration``, the site's time zone as a ``ZoneInfo``, allowed networks as
+``ipaddress`` networks, languages in canonical BCP 47 case, paths absolute (resolved against
+the config file's folder). The rules for one value that more than one place applies
 (a URL, an environment variable's name) are here too; each source type's own keys and rules
 are its registry entry (sources/).
 """
