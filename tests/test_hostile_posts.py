@@ -8,6 +8,7 @@ guard, not a measurement): unfixed, `check` ran for 665 s and reached 17 GB.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -15,11 +16,16 @@ import socket
 import subprocess
 import sys
 import time
+import tracemalloc
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_support import post_text
+from live_support import write_site as live_site
+
+from feedsvc.live import Publisher
 
 # Peak RSS of a `check` of a tiny site is ~60 MB; the bomb, expanded, is billions of values.
 MAX_RSS_KB = 250 * 1024
@@ -184,3 +190,40 @@ def test_a_live_server_refuses_an_alias_bomb_and_keeps_serving(served):
     _wait_for(lambda: b"<title>New</title>" in _get(f"{base}/feed.atom")[1], "the new post")
     assert len(_skipped(base)) == 1
     assert _peak_rss_kb(pid) < MAX_RSS_KB
+
+
+# --- a large post added and deleted (issue 7, item 3) ----------------------------------------
+
+
+async def test_a_deleted_large_post_leaves_nothing_behind_in_the_caches(tmp_path):
+    """A 5 MB post (under a raised posts.max_file_size) added then deleted, twice: what the
+    reader, the normalize cache, the builder and the served snapshot keep of it is gone."""
+    site = live_site(tmp_path, extra='watch = "off"')
+    with site.config_file.open("a") as config:
+        config.write("\n[posts]\nmax_file_size = 10000000\n")
+    publisher = Publisher(site.config(), workers=1)
+    publisher.build()
+    await publisher.start(schedule=False)
+    try:
+        await publisher.rebuild(None, "manual")
+        gc.collect()
+        tracemalloc.start()
+        try:
+            for _ in range(2):
+                body = ("words of a long report " * 40 + "\n\n") * 5000  # about 5 MB
+                site.write_post("en/big.md", post_text("Big", "en", ["Policy"], "2024-03-25", body))
+                del body
+                await publisher.rebuild(None, "manual")
+                assert publisher.status().posts == 6
+                (site.posts / "en" / "big.md").unlink()
+                await publisher.rebuild(None, "manual")
+                assert publisher.status().posts == 5
+            gc.collect()
+            kept, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        await publisher.stop()
+    # Allocated since the start and still held: a few hundred KB of rebuild bookkeeping,
+    # not the post's 5 MB of Markdown, its HTML, or its feeds' bytes.
+    assert kept < 1024 * 1024, kept

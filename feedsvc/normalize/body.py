@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cmarkgfm
 from cmarkgfm.cmark import Options
 
 from feedsvc.normalize.html import sanitize_html
+from feedsvc.normalize.markdown import gfm_to_html
 from feedsvc.normalize.text import clean_text
 
 # cmark-gfm, the C reference implementation of CommonMark with GitHub's extensions (tables,
@@ -21,7 +21,7 @@ def render_body(body: str, body_format: str, base_url: str) -> str:
     """Sanitized HTML of ``body``, with relative URLs resolved against ``base_url``."""
     if body_format == "markdown":
         # Cleaned first: CommonMark §2.3 turns U+0000 into U+FFFD, which would stay visible.
-        html = cmarkgfm.github_flavored_markdown_to_html(clean_text(body), options=_OPTIONS)
+        html = gfm_to_html(clean_text(body), options=_OPTIONS)
     elif body_format == "html":
         html = body
     else:
