@@ -73,7 +73,7 @@ class SnapshotKeeper:
         return served
 
     def restore(self, served: Served, config: Config) -> Restored | None:
-        """The state after ``served`` (in a thread: a few hundred ms for 10,000 posts), or
+        """The state after ``served`` (in a thread: about a second for 10,000 posts), or
         None (and the log says why): then every feed is rendered again."""
         where = str(self.path)
         try:
