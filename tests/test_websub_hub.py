@@ -18,7 +18,7 @@ from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import WebsubStatus
 from feedsvc.web.app import create_app
 from feedsvc.websub import Hub
-from feedsvc.websub.hub import MAX_VERIFICATION_BODY, websub_fetch_policy
+from feedsvc.websub.protocol import MAX_VERIFICATION_BODY, websub_fetch_policy
 
 TOPIC = PUBLIC + "feed.atom"
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -32,18 +33,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import aiohttp
 from aiohttp import hdrs, web
 
 from feedsvc.clock import Clock, system_clock
 from feedsvc.config import Config
-from feedsvc.errors import FetchError, HubRequestError, StoreError
+from feedsvc.errors import AddressRefused, FetchError, HubRequestError, StoreError
 from feedsvc.live import Rebuilt
-from feedsvc.remote.addresses import AddressPolicy, host_literal
-from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
+from feedsvc.remote.addresses import AddressPolicy, PolicyResolver
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import HubStatus, TopicStatus, WebsubFailure
 from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import error_response
 from feedsvc.websub.protocol import (
+    PATH,
+    RECENT_FAILURES,
     SUBSCRIBE,
     LeasePolicy,
     SubscriptionRequest,
@@ -51,42 +55,20 @@ from feedsvc.websub.protocol import (
     retry_delay,
     signature,
     verification_params,
+    websub_fetch_policy,
     with_query,
 )
 from feedsvc.websub.store import SqliteSubscriptions, Subscription, SubscriptionStore
 
-__all__ = ["PATH", "Hub", "websub_fetch_policy"]
+__all__ = ["Hub"]
 
 log = logging.getLogger("feedsvc.websub")
 
-PATH = "/websub"
-# /status lists at most this many recent failures per topic.
-RECENT_FAILURES = 10
-# A verification answer is the challenge: no subscriber needs to send more.
-MAX_VERIFICATION_BODY = 64 * 1024
 _FORM = "application/x-www-form-urlencoded"
 _ACCEPTED_HEADERS = (("Content-Type", "text/plain; charset=utf-8"),)
 
 _T = TypeVar("_T")
 Key = tuple[str, str]  # (topic, callback): what identifies a subscription (§5.1)
-
-
-def websub_fetch_policy(config: Config) -> FetchPolicy:
-    """The one Fetcher's limits for requests to callbacks and hubs, from ``[websub]``."""
-    websub = config.websub
-    timeout = websub.timeout.seconds
-    return FetchPolicy(
-        connect_timeout=timeout,
-        total_timeout=timeout,
-        max_body_bytes=MAX_VERIFICATION_BODY,
-        # The callback itself must answer the challenge (W3C WebSub §5.3), not a place it
-        # redirects to.
-        max_redirects=0,
-        allow_private_addresses=websub.allow_private_addresses,
-        allowed_networks=websub.allowed_networks,
-        user_agent=user_agent(config.site.url),
-        per_host_limit=websub.per_host,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,20 +210,17 @@ class Hub:
         """The address policy of partner fetches (docs/urls.md "WebSub"): refused now, with
         a reason, rather than at verification. The Fetcher checks again at every connection."""
         host = urlsplit(callback).hostname or ""
-        literal = host_literal(host)
-        addresses = [literal]
-        if literal is None:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-            except OSError as e:
-                raise HubRequestError("hub.callback", f"cannot resolve {host}: {e}") from e
-            addresses = [host_literal(str(info[4][0])) for info in infos]
-        for address in addresses:
-            reason = address is not None and self._addresses.check(address)
-            if reason:
-                raise HubRequestError(
-                    "hub.callback", f"{host} is {address}, {reason}: refused by the address policy"
-                )
+        resolver = PolicyResolver(self._addresses, aiohttp.ThreadedResolver())
+        try:
+            await resolver.resolve(host, 0, socket.AF_UNSPEC)
+        except AddressRefused as e:
+            raise HubRequestError(
+                "hub.callback", f"{host} is {e.address}, {e.reason}: refused by the address policy"
+            ) from e
+        except OSError as e:
+            raise HubRequestError("hub.callback", f"cannot resolve {host}: {e}") from e
+        finally:
+            await resolver.close()
 
     def _check_capacity(self, request: SubscriptionRequest) -> None:
         if request.mode != SUBSCRIBE:

@@ -1,8 +1,9 @@
 """The WebSub rules, as pure functions (W3C WebSub Recommendation, 23 January 2018).
 
 What a subscription request must hold (§5.1), how a lease is granted (§5.1.1), what a
-verification of intent asks (§5.3), how a delivery is signed (§7, §8) and how long to
-wait before trying again. No I/O and no clock: hub.py and subscriber.py do the talking.
+verification of intent asks (§5.3), how a delivery is signed (§7, §8), how long to wait
+before trying again, and the fetch policy of every WebSub request. No I/O and no clock:
+hub.py, publish.py and subscriber.py do the talking.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from feedsvc.config import Config
 from feedsvc.errors import HubRequestError
+from feedsvc.remote.fetch import FetchPolicy, user_agent
 
+PATH = "/websub"
+# /status lists at most this many recent failures per topic.
+RECENT_FAILURES = 10
+# A verification answer is the challenge: no subscriber needs to send more.
+MAX_VERIFICATION_BODY = 64 * 1024
 SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
 MODES = (SUBSCRIBE, UNSUBSCRIBE)
@@ -134,3 +142,21 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 def retry_delay(attempt: int, first: float, cap: float) -> float:
     """Seconds before retry number ``attempt`` (1, 2, …): ``first``, doubling, capped."""
     return min(cap, first * 2 ** (attempt - 1))
+
+
+def websub_fetch_policy(config: Config) -> FetchPolicy:
+    """The one Fetcher's limits for requests to callbacks and hubs, from ``[websub]``."""
+    websub = config.websub
+    timeout = websub.timeout.seconds
+    return FetchPolicy(
+        connect_timeout=timeout,
+        total_timeout=timeout,
+        max_body_bytes=MAX_VERIFICATION_BODY,
+        # The callback itself must answer the challenge (W3C WebSub §5.3), not a place it
+        # redirects to.
+        max_redirects=0,
+        allow_private_addresses=websub.allow_private_addresses,
+        allowed_networks=websub.allowed_networks,
+        user_agent=user_agent(config.site.url),
+        per_host_limit=websub.per_host,
+    )

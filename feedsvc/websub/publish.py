@@ -26,8 +26,7 @@ from feedsvc.errors import FetchError
 from feedsvc.live import Rebuilt
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import ExternalHubStatus, WebsubFailure
-from feedsvc.websub.hub import RECENT_FAILURES, websub_fetch_policy
-from feedsvc.websub.protocol import retry_delay
+from feedsvc.websub.protocol import RECENT_FAILURES, retry_delay, websub_fetch_policy
 
 __all__ = ["ExternalHubs"]
 

@@ -17,7 +17,8 @@ from feedsvc.live import Rebuilt
 from feedsvc.status import WebsubStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.errors import guard_async
-from feedsvc.websub.hub import PATH, Hub
+from feedsvc.websub.hub import Hub
+from feedsvc.websub.protocol import PATH
 from feedsvc.websub.publish import ExternalHubs
 from feedsvc.websub.subscriber import CALLBACK_PATH, PartnerHubs
 

@@ -37,8 +37,7 @@ from feedsvc.errors import FetchError, StoreError
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import PartnerHubStatus
 from feedsvc.web.errors import error_response
-from feedsvc.websub.hub import PATH, websub_fetch_policy
-from feedsvc.websub.protocol import SUBSCRIBE, UNSUBSCRIBE, signature_ok
+from feedsvc.websub.protocol import PATH, SUBSCRIBE, UNSUBSCRIBE, signature_ok, websub_fetch_policy
 from feedsvc.websub.store import PartnerSubscription, SqliteSubscriptions, SubscriptionStore
 
 __all__ = ["CALLBACK_PATH", "PartnerHubs"]
