@@ -12,6 +12,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from cli_support import GOOD_POST, site
 
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_SHIFTER = Path(__file__).parent / "data" / "clock"
@@ -26,23 +27,6 @@ def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None):
         text=True,
         timeout=120,
     )
-
-
-def site(tmp_path: Path, posts: dict[str, str]) -> Path:
-    folder = tmp_path / "posts"
-    folder.mkdir()
-    for name, text in posts.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    config = tmp_path / "feeds.toml"
-    config.write_text(
-        '[site]\ntitle = "T"\nurl = "https://t.example/"\nid_authority = "t.example,2020"\n'
-        '[[sources]]\ntype = "folder"\npath = "posts"\n',
-        encoding="utf-8",
-    )
-    return config
-
-
-GOOD_POST = "---\ntitle: Good\ndate: 2024-05-01\n---\nBody.\n"
 
 
 def test_check_passes_on_the_example_site():

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import GOOD_POST, site
 from live_support import post_text
 from live_support import write_site as live_site
 
@@ -31,8 +32,6 @@ from feedsvc.live import Publisher
 MAX_RSS_KB = 250 * 1024
 # Far above the ~0.5 s these take, far below the minutes the bomb took.
 HANG_GUARD = 60
-
-GOOD_POST = "---\ntitle: Good\ndate: 2024-05-01\n---\nBody.\n"
 
 
 def alias_bomb(levels: int = 9) -> str:
@@ -44,20 +43,6 @@ def alias_bomb(levels: int = 9) -> str:
 
 
 BOMB_ALIAS_LINE = 5  # the first *a0
-
-
-def write_site(root: Path, posts: dict[str, str]) -> Path:
-    folder = root / "posts"
-    folder.mkdir(exist_ok=True)
-    for name, text in posts.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    config = root / "feeds.toml"
-    config.write_text(
-        '[site]\ntitle = "T"\nurl = "https://t.example/"\nid_authority = "t.example,2020"\n'
-        '[[sources]]\ntype = "folder"\npath = "posts"\n',
-        encoding="utf-8",
-    )
-    return config
 
 
 # Runs the CLI, then reports the process's own peak RSS (and its children's) on stderr.
@@ -96,7 +81,7 @@ def run_measured(args: list[str], cwd: Path) -> tuple[int, str, str, int]:
 
 
 def test_check_refuses_an_alias_bomb_with_its_line_and_bounded_memory(tmp_path):
-    write_site(tmp_path, {"bomb.md": alias_bomb(), "good.md": GOOD_POST})
+    site(tmp_path, {"bomb.md": alias_bomb(), "good.md": GOOD_POST})
     code, out, err, peak = run_measured(["check"], tmp_path)
     assert code == 1
     assert out.startswith(f"posts/bomb.md:{BOMB_ALIAS_LINE}: YAML alias *a0 is not allowed"), out
@@ -105,7 +90,7 @@ def test_check_refuses_an_alias_bomb_with_its_line_and_bounded_memory(tmp_path):
 
 
 def test_build_refuses_an_alias_bomb_and_publishes_the_rest(tmp_path):
-    write_site(tmp_path, {"bomb.md": alias_bomb(), "good.md": GOOD_POST})
+    site(tmp_path, {"bomb.md": alias_bomb(), "good.md": GOOD_POST})
     code, _, err, peak = run_measured(["build", "--out", str(tmp_path / "out")], tmp_path)
     assert code == 0, err
     assert f"posts/bomb.md:{BOMB_ALIAS_LINE}: YAML alias" in err
@@ -136,7 +121,7 @@ def _peak_rss_kb(pid: int) -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     """A real `feedsvc serve` of a one-post site: (base URL, posts folder, pid)."""
-    config = write_site(tmp_path, {"good.md": GOOD_POST})
+    config = site(tmp_path, {"good.md": GOOD_POST})
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "feedsvc", "serve", "--config", str(config), "--port", str(port)],
