@@ -5,6 +5,7 @@ snapshot of another version or config, or a damaged or oversized one, saying why
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
@@ -282,3 +283,16 @@ async def test_files_touched_while_stopped_are_compared_by_content_not_rebuilt(s
     assert publisher.warm_start() is not None
     await publisher.catch_up()
     assert publisher.status().last_rebuild is None  # read again, found equal, nothing rebuilt
+
+
+def test_the_config_hash_ignores_where_the_server_listens_unless_feeds_name_it(site):
+    config = site.config()
+    moved = replace(config, server=replace(config.server, port=9999), file="./feeds.toml")
+    # Without server.public_url, the feeds' links are http://{host}:{port}/…: other bytes.
+    assert warm.config_hash(moved) != warm.config_hash(config)
+    public = replace(config.server, public_url="https://feeds.example/")
+    fixed = replace(config, server=public)
+    elsewhere = replace(fixed, server=replace(public, port=9999, host="0.0.0.0"))
+    assert warm.config_hash(elsewhere) == warm.config_hash(fixed)
+    titled = replace(fixed, site=replace(config.site, title="Another"))
+    assert warm.config_hash(titled) != warm.config_hash(fixed)

@@ -10,6 +10,7 @@ damaged file, is ignored and said so in the log, and never served.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import os
@@ -50,7 +51,14 @@ def code_version() -> str:
 
 
 def config_hash(config: Config) -> str:
-    """A hash of every config value, and of the working folder that the paths in problem
-    reports are relative to (the config's reprs are plain values, the same in every run)."""
-    text = f"{config!r}\0{os.getcwd()}"
+    """A hash of every config value that can change what is served, and of the working folder
+    that the paths in problem reports are relative to (the config's reprs are plain values,
+    the same in every run). Where the server listens counts only through the public URL it
+    makes, and the spelling of the config file's path not at all, so `feedsvc build` and
+    `feedsvc serve --port …` share a snapshot whenever they would serve the same bytes."""
+    listening = dataclasses.replace(
+        config.server, host="", port=1, log_level="info", access_log=False
+    )
+    served = dataclasses.replace(config, server=listening, file="")
+    text = f"{served!r}\0{config.public_url}\0{os.getcwd()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
