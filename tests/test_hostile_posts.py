@@ -212,3 +212,55 @@ async def test_a_deleted_large_post_leaves_nothing_behind_in_the_caches(tmp_path
     # Allocated since the start and still held: a few hundred KB of rebuild bookkeeping,
     # not the post's 5 MB of Markdown, its HTML, or its feeds' bytes.
     assert kept < 1024 * 1024, kept
+
+
+# In a process of its own: a live Publisher over a five-post site; a 5 MB post added and
+# deleted four times; the resident size (MB) printed at the start and after each delete.
+_ADD_AND_DELETE = """
+import asyncio, sys
+from pathlib import Path
+from live_support import post_text, write_site
+from feedsvc.live import Publisher
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+
+async def main(root):
+    site = write_site(root, extra='watch = "off"')
+    with site.config_file.open("a") as config:
+        config.write("\\n[posts]\\nmax_file_size = 10000000\\n")
+    publisher = Publisher(site.config(), workers=1)
+    publisher.build()
+    await publisher.start(schedule=False)
+    await publisher.rebuild(None, "manual")
+    print(rss_mb())
+    for _ in range(4):
+        body = ("words of a long report " * 40 + "\\n\\n") * 5000
+        site.write_post("en/big.md", post_text("Big", "en", ["Policy"], "2024-03-25", body))
+        del body
+        await publisher.rebuild(None, "manual")
+        (site.posts / "en" / "big.md").unlink()
+        await publisher.rebuild(None, "manual")
+        print(rss_mb())
+    await publisher.stop()
+
+asyncio.run(main(Path(sys.argv[1])))
+"""
+
+
+def test_a_served_large_post_added_and_deleted_gives_its_memory_back(tmp_path):
+    """Issue 7: a 5 MB post raised the server by ~70 MB and deleting it gave none back;
+    four cycles ratcheted on. Now each delete returns to about where it started."""
+    result = subprocess.run(
+        [sys.executable, "-c", _ADD_AND_DELETE, str(tmp_path)],
+        cwd=Path(__file__).parent,  # live_support
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD * 2,
+        check=True,
+    )
+    start, *after_deletes = (int(line) for line in result.stdout.split())
+    assert len(after_deletes) == 4
+    assert max(after_deletes) - start < 40, (start, after_deletes)

@@ -43,6 +43,7 @@ from feedsvc.config import Config
 from feedsvc.live.builder import Built, SiteBuilder
 from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.listeners import RebuildListener, RebuildListeners
+from feedsvc.live.memory import release_free_memory
 from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
 from feedsvc.live.scheduled import DueTimer
@@ -306,6 +307,9 @@ class Publisher:
         self._listeners.tell(previous_snapshot, built.snapshot, batch.trigger)
         if self._keeper is not None:
             self._keeper.save_soon(self._capture())
+        # What only the old snapshot and this build's work held is free now: give it back.
+        del previous_snapshot, built
+        await asyncio.to_thread(release_free_memory)
 
     def add_rebuild_listener(self, listener: RebuildListener) -> None:
         """Call ``listener(rebuilt)`` after each rebuild that swaps in a new snapshot
