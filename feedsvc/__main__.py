@@ -103,6 +103,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _build(config: Config, args: argparse.Namespace) -> int:
+    from feedsvc.clock import system_clock
     from feedsvc.export import write_tree
     from feedsvc.live import Publisher
     from feedsvc.pipeline import run_sync
@@ -121,7 +122,7 @@ def _build(config: Config, args: argparse.Namespace) -> int:
     # Embed fragments are made on request by `feedsvc serve`; a static tree gets each
     # feed's with the default limit (docs/urls.md "Embeds for partner sites").
     documents = {**snapshot.resources, **default_fragments(snapshot.resources)}
-    write_tree(documents, args.out)
+    write_tree(documents, args.out, system_clock())
     _print_problems(snapshot.status.skipped, sys.stderr)
     print(f"wrote {len(documents)} documents to {args.out}", file=sys.stderr)
     return 0

@@ -2,7 +2,10 @@
 
 Each document gets `.gz` and `.br` siblings (nginx `gzip_static`, `brotli_static`)
 and its modification time set to its feed's updated time, so nginx on every
-replica derives the same Last-Modified and ETag (docs/architecture.md "Determinism").
+replica derives the same Last-Modified and ETag (docs/architecture.md "Determinism"). An
+updated time in the future (a post's `updated` date) is set to the build's time instead:
+nginx sends the mtime as Last-Modified, which must never be later than the answer's Date
+(RFC 9110 §8.8.2.1).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from feedsvc.store import Resource
@@ -20,21 +24,22 @@ from feedsvc.store import Resource
 INDEX_FILE = "index.html"
 
 
-def write_tree(resources: Mapping[str, Resource], out: Path) -> None:
-    """Write every resource under a temporary folder beside ``out``, then swap it in."""
+def write_tree(resources: Mapping[str, Resource], out: Path, now: datetime) -> None:
+    """Write every resource under a temporary folder beside ``out``, then swap it in;
+    ``now`` is the latest modification time a file gets."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for url_path in sorted(resources):
-            _write_resource(staging, url_path, resources[url_path])
+            _write_resource(staging, url_path, resources[url_path], now)
         os.chmod(staging, 0o755)
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_resource(root: Path, url_path: str, resource: Resource) -> None:
+def _write_resource(root: Path, url_path: str, resource: Resource, now: datetime) -> None:
     relative = url_path.lstrip("/") or INDEX_FILE
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +51,7 @@ def _write_resource(root: Path, url_path: str, resource: Resource) -> None:
         path = target.with_name(target.name + suffix)
         path.write_bytes(representation.body)
         if resource.last_modified is not None:
-            stamp = resource.last_modified.timestamp()
+            stamp = min(resource.last_modified, now).timestamp()
             os.utime(path, (stamp, stamp))
 
 

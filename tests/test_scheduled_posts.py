@@ -140,3 +140,28 @@ def test_check_counts_scheduled_posts_and_build_leaves_them_out(tmp_path):
     )
     assert built.returncode == 0, built.stderr
     assert b"Future" not in (out / "feed.atom").read_bytes()
+
+
+def test_build_never_dates_a_file_after_the_build(tmp_path):
+    site = write_site(tmp_path)
+    site.write_post("en/edited.md", post_text("Edited", "en", ["Policy"], "2024-03-30"))
+    text = (site.posts / "en" / "edited.md").read_text(encoding="utf-8")
+    (site.posts / "en" / "edited.md").write_text(
+        text.replace("date: 2024-03-30", "date: 2024-03-30\nupdated: 9999-01-01"), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    command = ["build", "--config", str(site.config_file), "--out", str(out)]
+    before = datetime.now(UTC).timestamp()
+    built = subprocess.run(
+        [sys.executable, "-m", "feedsvc", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    after = datetime.now(UTC).timestamp()
+    feed = out / "feed.atom"
+    assert b"<updated>9999-01-01" in feed.read_bytes()  # the feed says what the post says
+    assert before - 1 <= feed.stat().st_mtime <= after + 1  # the file, the build's time
+    category = out / "category" / "labor-trafficking.atom"  # no post of it is in the future
+    assert category.stat().st_mtime < datetime(2024, 4, 1, tzinfo=UTC).timestamp()
