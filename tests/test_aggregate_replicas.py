@@ -12,6 +12,7 @@ import asyncio
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
+import psycopg
 from aggregate_support import FakeClock, item, make_config, partner, rss_feed
 from aiohttp import web
 
@@ -122,3 +123,25 @@ async def test_the_per_host_limit_holds_across_replicas(feed_server, tmp_path, p
         await b.refresh("p3", when_due=True)
     assert feed_server.hits == {"/1": 1, "/2": 1, "/3": 1}
     assert most == 2
+
+
+async def test_a_replica_whose_listen_connection_dropped_reads_what_it_missed(
+    feed_server, tmp_path, pg_url
+):
+    feed_server.serve("/p", rss_feed([item(1)]))
+    config = make_config(tmp_path, [partner("p", feed_server.url("/p"))], store=pg_url)
+    clock = FakeClock()
+    async with replicas(config, clock) as [(a, _), (b, b_changed)]:
+        await a.refresh("p")
+        await asyncio.wait_for(b_changed.wait(), 10)
+        b_changed.clear()
+        with psycopg.connect(pg_url, autocommit=True) as db:  # the network drops them
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN %%' AND pid <> pg_backend_pid()"
+            )
+        feed_server.serve("/p", rss_feed([item(1), item(2)]))
+        await a.refresh("p")  # its NOTIFY reaches nobody listening
+        await asyncio.wait_for(b_changed.wait(), 10)  # b reconnected and read p again
+        assert [p.title for p in b.posts()] == ["Entry 2", "Entry 1"]
+        assert b.posts() == a.posts()
