@@ -284,6 +284,11 @@ def test_a_postgresql_store_is_a_url_not_a_path(tmp_path):
     assert config.aggregator.store == url
 
 
+def test_a_lease_just_over_twice_the_timeout_is_taken(tmp_path):
+    extra = "[aggregator]\nlease = '61s'\ntimeout = '30s'\n"
+    assert load_config(write(tmp_path, GOOD + extra)).aggregator.lease.seconds == 61
+
+
 def test_a_password_in_the_store_url_is_never_echoed(tmp_path):
     error = error_for(tmp_path, GOOD + "[aggregator]\nstore = 'postgresql://u:hunter2@db/f'\n")
     assert "hunter2" not in str(error)
