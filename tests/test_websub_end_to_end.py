@@ -74,8 +74,13 @@ async def test_a_partner_post_is_pushed_to_the_aggregator(tmp_path):
             active = await until(subscription, what="the subscription to the partner's hub")
             assert active["hub"] == f"{partner_url}websub"
             assert active["topic"] == f"{partner_url}feed.atom"
-            hub = (await status(partner_app))["websub"]["hub"]
-            assert hub["active"] == 1
+            # The subscriber counts the subscription active once it has answered the hub's
+            # verification GET; the hub, once it has read that answer: a moment later.
+
+            async def hub_active() -> int:
+                return int((await status(partner_app))["websub"]["hub"]["active"])
+
+            assert await until(hub_active, what="the hub's active subscription") == 1
 
             async def merged(title: str) -> bool:
                 return title in await (await network.get("/partners.atom")).text()
