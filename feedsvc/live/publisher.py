@@ -23,6 +23,10 @@ The Publisher decides when to build and swaps; the parts are beside it: reading.
 the sources, builder.py normalizes and renders, reload.py reloads the config, tasks.py
 runs the watchers and timers, listeners.py tells of each swap, status.py assembles
 /status. The aiohttp wiring (lifespan, SIGHUP) is feedsvc/service.py's.
+
+Just over 400 lines: what is left is the one state machine of rebuilds (when to build,
+the lag it is in, the swap, the warm-start snapshot), which splits no further without
+spreading that state over modules.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@
 
 Subscriptions live in a ``SubscriptionStore`` (SQLite by default), so they survive restarts.
 Time comes from the injected clock and waiting from the injected ``sleep``.
+
+Over 400 lines: subscribing, verifying and distributing share one subscription table, its
+pending verifications and its in-flight limits; the pure protocol rules are protocol.py's,
+the storage store.py's.
 """
 
 from __future__ import annotations
