@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from multidict import CIMultiDict
 
 from feedsvc.store import Caching, Snapshot, SnapshotRef, make_resource
 from feedsvc.web import create_app
@@ -49,6 +50,10 @@ def fixed_clock() -> datetime:
         # RFC 850 two-digit years: no more than 50 years in the future (clock: 2026).
         ("Monday, 01-Jan-74 00:00:00 GMT", datetime(2074, 1, 1, tzinfo=UTC)),
         ("Friday, 01-Jan-77 00:00:00 GMT", datetime(1977, 1, 1, tzinfo=UTC)),
+        # The rule compares the whole date, not the year: 50 years on is 2076-06-01.
+        ("Wednesday, 01-Jul-76 00:00:00 GMT", datetime(1976, 7, 1, tzinfo=UTC)),
+        ("Monday, 01-Jun-76 00:00:00 GMT", datetime(2076, 6, 1, tzinfo=UTC)),
+        ("Sunday, 31-May-76 23:59:59 GMT", datetime(2076, 5, 31, 23, 59, 59, tzinfo=UTC)),
         # A leap second is read as the second before it.
         ("Sat, 31 Dec 2016 23:59:60 GMT", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),
         # Not HTTP-dates: ignored by callers.
@@ -251,6 +256,7 @@ HTTP_TABLE = [
     ("unknown feed with If-None-Match: *", "GET", "/nope.atom", {"If-None-Match": "*"}, 404),
     ("wrong method with If-None-Match: *", "POST", "/feed.atom", {"If-None-Match": "*"}, 405),
     ("If-Match another tag", "GET", "/feed.atom", {"If-Match": '"x"'}, 412),
+    ("unparseable If-Match matches nothing", "GET", "/feed.atom", {"If-Match": "x"}, 412),
     ("If-Unmodified-Since earlier", "GET", "/feed.atom", {"If-Unmodified-Since": EARLIER}, 412),
 ]
 
@@ -266,6 +272,14 @@ async def test_conditional_requests_over_http(client, method, path, headers, sta
     if status == 200:
         assert response.headers["ETag"] == GZ
         assert await response.read() == RESOURCE.gzip.body
+
+
+async def test_repeated_if_none_match_lines_are_one_list(client):
+    # RFC 9110 §5.3: the feed's tag on the second line counts as much as on the first.
+    headers = CIMultiDict([("Accept-Encoding", "gzip"), ("If-None-Match", '"x"')])
+    headers.add("If-None-Match", GZ)
+    response = await client.get("/feed.atom", headers=headers)
+    assert response.status == 304
 
 
 async def test_a_304_carries_the_validators_and_no_body(client):

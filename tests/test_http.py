@@ -356,6 +356,8 @@ async def test_status_json(client, accept):
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Vary"] == "Accept"
+    # No validator to revalidate with (RFC 9111 §5.2.2.5).
+    assert response.headers["Cache-Control"] == "no-store"
     status = json.loads(await response.read())
     assert status["posts"] == 3
     assert status["built_at"] == "2024-01-01T12:00:00+00:00"
@@ -372,6 +374,7 @@ async def test_status_html_for_browsers_escapes_everything(aiohttp_client):
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
     page = await response.text()
     assert page.startswith("<!DOCTYPE html>")
     assert "<script>" not in page

@@ -92,7 +92,9 @@ async def test_a_body_over_the_limit_is_413(hooked):
     publisher, client = hooked
     response = await client.post("/hooks/rebuild", headers=AUTH, data=b"x" * (MAX_BODY + 1))
     assert response.status == 413
-    assert (await response.text()).startswith("413 ")
+    # RFC 9110 §15.5.14's name, in the status line and the body alike.
+    assert response.reason == "Content Too Large"
+    assert (await response.text()).startswith("413 Content Too Large: ")
     assert publisher.rebuilds == 0
 
 

@@ -48,22 +48,39 @@ def parse_http_date(value: str, clock: Clock = system_clock) -> datetime | None:
         day, month, year, hour, minute, second = match.groups()
     elif match := _RFC850_DATE.fullmatch(value):
         day, month, yy, hour, minute, second = match.groups()
-        # RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is the most
-        # recent past year with the same last two digits.
-        now_year = clock().year
-        full = now_year - now_year % 100 + int(yy)
-        if full > now_year + 50:
-            full -= 100
-        year = str(full)
+        return _rfc850_date(int(yy), _MONTHS[month], int(day), hour, minute, second, clock)
     elif match := _ASCTIME_DATE.fullmatch(value):
         month, day, hour, minute, second, year = match.groups()
     else:
         return None
+    return _date(int(year), _MONTHS[month], int(day), hour, minute, second)
+
+
+def _rfc850_date(
+    yy: int, month: int, day: int, hour: str, minute: str, second: str, clock: Clock
+) -> datetime | None:
+    """RFC 9110 §5.6.7: a two-digit year that *appears* to be more than 50 years in the
+    future is the most recent past year with the same last two digits. The whole
+    timestamp is compared, not the year alone: with today 2026-06-01, 01-Jul-76 is 1976."""
+    now = clock()
+    century = now.year - now.year % 100
+    date = _date(century + yy, month, day, hour, minute, second)
+    if date is None:
+        # 29-Feb of a year this century lacks may exist a century earlier; try it.
+        return _date(century + yy - 100, month, day, hour, minute, second)
+    # Today's date 50 years on (28 Feb for a 29 Feb that year lacks).
+    limit = now.replace(year=now.year + 50, day=min(now.day, 28) if now.month == 2 else now.day)
+    if date > limit:
+        return _date(century + yy - 100, month, day, hour, minute, second)
+    return date
+
+
+def _date(year: int, month: int, day: int, hour: str, minute: str, second: str) -> datetime | None:
     try:
         return datetime(
-            int(year),
-            _MONTHS[month],
-            int(day),
+            year,
+            month,
+            day,
             int(hour),
             int(minute),
             # A leap second (60, allowed by the grammar) is read as the second before it.

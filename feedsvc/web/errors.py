@@ -35,6 +35,9 @@ _BASE_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
 )
 
+# RFC 9110 §15.5.14 renamed 413; Python's table has the new name only from 3.13.
+_REASONS = {413: "Content Too Large"}
+
 # Allowed methods of every path served (feeds, /status, /healthz): one rule everywhere.
 ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 ALLOW = ", ".join(ALLOWED_METHODS)
@@ -51,9 +54,9 @@ def error_response(
     headers: Iterable[tuple[str, str]] = (),
 ) -> web.Response:
     """The one shape of every error body (see the module docstring)."""
-    reason = HTTPStatus(status).phrase
+    reason = _REASONS.get(status) or HTTPStatus(status).phrase
     body = f"{status} {reason}: {message}\n".encode()
-    return web.Response(status=status, body=body, headers=(*_BASE_HEADERS, *headers))
+    return web.Response(status=status, reason=reason, body=body, headers=(*_BASE_HEADERS, *headers))
 
 
 def not_found(path: str) -> web.Response:

@@ -36,15 +36,16 @@ _VARY_ACCEPT_ENCODING = (("Vary", "Accept-Encoding"),)
 _STATUS_JSON_HEADERS = (
     ("Content-Type", "application/json; charset=utf-8"),
     ("Access-Control-Allow-Origin", "*"),
-    # The status changes with every update and carries no validator: always ask again.
-    ("Cache-Control", "no-cache"),
+    # The status changes with every update and carries no validator to revalidate with
+    # (RFC 9111 §5.2.2.5): never store it.
+    ("Cache-Control", "no-store"),
     # RFC 9110 §12.5.5: JSON or HTML depends on Accept.
     ("Vary", "Accept"),
 )
 _STATUS_HTML_HEADERS = (
     ("Content-Type", "text/html; charset=utf-8"),
     ("Access-Control-Allow-Origin", "*"),
-    ("Cache-Control", "no-cache"),
+    ("Cache-Control", "no-store"),
     ("Vary", "Accept"),
     # Everything is escaped already; the policy is a second wall against injected markup.
     ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
@@ -126,6 +127,9 @@ class Handlers:
                 not_modified_headers = _with_last_modified(not_modified_headers, http_last_modified)
 
         if_none_match = headers.get(hdrs.IF_NONE_MATCH)
+        if if_none_match is not None and len(values := headers.getall(hdrs.IF_NONE_MATCH)) > 1:
+            # RFC 9110 §5.3: repeated field lines are one list, joined with commas.
+            if_none_match = ", ".join(values)
         if_modified_since = headers.get(hdrs.IF_MODIFIED_SINCE)
         if_match = headers.get(hdrs.IF_MATCH)
         if_unmodified_since = headers.get(hdrs.IF_UNMODIFIED_SINCE)
