@@ -76,6 +76,8 @@ class FeedsConfig:
     summary_length: int = 280
     archives: bool = True
     language_categories: bool = True
+    # One feed per tag at /tag/{slug}.*: a WordPress site can have thousands of tags.
+    tags: bool = True
 
 
 @dataclass(frozen=True, slots=True)

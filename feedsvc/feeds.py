@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from feedsvc.config import Config
 from feedsvc.model import Feed, FeedKind, Post, newest_first
+from feedsvc.normalize.slug import slugify
 
 # The updated time of a feed with no entries: fixed, so an empty feed is still deterministic.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,7 +24,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def build_feeds(
     posts: Sequence[Post], config: Config, partner_posts: Sequence[Post] = ()
 ) -> tuple[Feed, ...]:
-    """Every feed of the site: site, categories, languages, language×category, archives.
+    """Every feed of the site: site, categories, tags, languages, language×category, archives.
 
     ``posts`` must already be sorted newest first (normalize_posts does that).
     ``partner_posts`` (aggregator mode) join only the feeds their partner's config maps them
@@ -68,6 +69,9 @@ def build_feeds(
                 by_category[slug][:limit],
             )
         )
+
+    if config.feeds.tags:
+        feeds.extend(_tag_feeds(posts, config))
 
     by_lang: dict[str, list[Post]] = defaultdict(list)
     for post in language_pool:
@@ -209,6 +213,34 @@ def _group_by_category(posts: Iterable[Post]) -> dict[str, list[Post]]:
         for category in post.categories:
             groups[category.slug].append(post)
     return groups
+
+
+def _tag_feeds(posts: Sequence[Post], config: Config) -> list[Feed]:
+    """One feed per tag of the site's own posts (a partner's tags are its own, as its
+    categories are), at ``tag/{slug}``; labels differing only in case or spacing are one."""
+    site = config.site
+    by_tag: dict[str, list[Post]] = defaultdict(list)
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for post in posts:
+        for label in post.tags:
+            slug = slugify(label)
+            by_tag[slug].append(post)
+            spellings[slug][label] += 1
+    feeds = []
+    for slug in sorted(by_tag):
+        counts = spellings[slug]
+        label = min(counts, key=lambda spelling: (-counts[spelling], spelling))
+        feeds.append(
+            _feed(
+                FeedKind.TAG,
+                f"tag/{slug}",
+                f"{site.title}: {label}",
+                f"Posts tagged {label}",
+                urljoin(site.url, f"tag/{slug}/"),
+                by_tag[slug][: config.feeds.entries],
+            )
+        )
+    return feeds
 
 
 def _canonical_label(posts: Iterable[Post], slug: str) -> str:

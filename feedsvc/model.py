@@ -138,6 +138,7 @@ KEPT_NOTE = "; its last good version is still published"
 class FeedKind(StrEnum):
     SITE = "site"
     CATEGORY = "category"
+    TAG = "tag"
     LANGUAGE = "language"
     LANGUAGE_CATEGORY = "language-category"
     ARCHIVE = "archive"

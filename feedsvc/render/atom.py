@@ -58,11 +58,11 @@ from feedsvc.render.common import (
     absolute,
     archive_links,
     build_entries,
-    category_scheme,
     entry_title,
     feed_id,
     feed_title,
     media_content,
+    post_terms,
     render_scrubbed,
     self_url,
     serialize_in,
@@ -183,9 +183,9 @@ def _entry(post: Post, ctx: RenderContext) -> bytes:
     fe.feedsvc.post = post
     if post.authors:
         fe.author([_person(a.name, a.email, a.url) for a in post.authors])
-    if post.categories:
-        scheme = category_scheme(ctx)
-        fe.category([{"term": c.slug, "label": c.label, "scheme": scheme} for c in post.categories])
+    terms = post_terms(post, ctx)
+    if terms:
+        fe.category(terms)
     full = ctx.feeds.content == "full"
     if post.summary or not full:
         # RFC 4287 §4.1.1.1: an entry without content needs a summary; the title is

@@ -18,6 +18,7 @@ from lxml import etree
 
 from feedsvc import __version__
 from feedsvc.model import Feed, FeedKind, Image, Post, Translation
+from feedsvc.normalize.slug import slugify
 from feedsvc.urls import feed_url
 
 if TYPE_CHECKING:
@@ -102,6 +103,22 @@ def category_scheme(ctx: RenderContext) -> str:
     return ctx.public_url + "category/"  # public_url ends with "/" (RenderContext)
 
 
+def tag_scheme(ctx: RenderContext) -> str:
+    """The scheme (Atom) or domain (RSS) of tags: the folder of the tag feeds, so a reader
+    tells a post's tags from its categories, and scheme + slug + ".atom" is the tag's feed."""
+    return ctx.public_url + "tag/"
+
+
+def post_terms(post: Post, ctx: RenderContext) -> list[dict[str, str]]:
+    """A post's categories then its tags as feedgen ``category`` dicts (Atom term/scheme/label,
+    RSS domain/text), each told apart by its scheme."""
+    categories = category_scheme(ctx)
+    tags = tag_scheme(ctx)
+    terms = [{"term": c.slug, "label": c.label, "scheme": categories} for c in post.categories]
+    terms += [{"term": slugify(t), "label": t, "scheme": tags} for t in post.tags]
+    return terms
+
+
 def translations(post: Post) -> list[Translation]:
     """The post's translations, one per language, never its own language.
 
@@ -166,6 +183,7 @@ FEED_GROUPS = (
     (FeedKind.PARTNERS, "Partners"),
     (FeedKind.LANGUAGE, "By language"),
     (FeedKind.CATEGORY, "By category"),
+    (FeedKind.TAG, "By tag"),
     (FeedKind.LANGUAGE_CATEGORY, "By language and category"),
     (FeedKind.ARCHIVE, "Monthly archives"),
 )
@@ -179,7 +197,7 @@ def group_feeds(feeds: Sequence[Feed]) -> list[tuple[str, list[Feed]]]:
     groups = []
     for kind, title in FEED_GROUPS:
         members = [f for f in feeds if f.kind == kind]
-        if kind == FeedKind.CATEGORY:
+        if kind in (FeedKind.CATEGORY, FeedKind.TAG):
             members.sort(key=lambda f: (f.title.casefold(), f.path))
         else:
             members.sort(key=lambda f: f.path, reverse=kind == FeedKind.ARCHIVE)

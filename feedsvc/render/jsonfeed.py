@@ -74,8 +74,10 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
     if post.authors:
         item["authors"] = _authors(post.authors)
     item["language"] = post.lang
-    if post.categories:
-        item["tags"] = [c.label for c in post.categories]
+    # JSON Feed 1.1 has one list of tags: categories first, then tags, each label once.
+    labels = dict.fromkeys([*(c.label for c in post.categories), *post.tags])
+    if labels:
+        item["tags"] = list(labels)
     links = translations(post)
     if links:
         item["_translations"] = {tr.lang: {"url": tr.url, "title": tr.title} for tr in links}

@@ -54,11 +54,11 @@ from feedsvc.render.common import (
     absolute,
     archive_links,
     build_entries,
-    category_scheme,
     entry_title,
     feed_title,
     image_type,
     media_content,
+    post_terms,
     render_scrubbed,
     self_url,
     serialize_in,
@@ -142,9 +142,9 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
         if names:
             fe.dc.dc_creator(names)
     fe.dc.dc_language(post.lang)
-    if post.categories:
-        scheme = category_scheme(ctx)
-        fe.category([{"term": c.slug, "label": c.label, "scheme": scheme} for c in post.categories])
+    terms = post_terms(post, ctx)
+    if terms:
+        fe.category(terms)
     image = post.image
     if image is not None:
         fe.media.content(media_content(image), group=None)
