@@ -72,7 +72,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
-    from feedsvc.service import create_service
+    from feedsvc.service import create_service, runner_options
 
     app = create_service(
         config, load_config=functools.partial(load_config, args.config, _overrides(args))
@@ -82,6 +82,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         host=config.server.host,
         port=config.server.port,
         print=None,
+        **runner_options(config),
         access_log=logging.getLogger("aiohttp.access") if config.server.access_log else None,
     )
     return 0

@@ -194,6 +194,10 @@ class ServerConfig:
     webhook_token_env: str = ""
     # A webhook's rebuild starts at least this long after the previous rebuild started.
     webhook_spacing: Duration = Duration.parse("1s")
+    # An idle keep-alive connection is closed after this long. aiohttp's default is 75 s;
+    # a feed reader polls every few minutes, so holding its socket longer only costs memory
+    # and file descriptors (nginx keeps 75 s too; Apache 5 s).
+    keepalive_timeout: Duration = Duration.parse("15s")
     # The snapshot kept between runs for a warm start (feedsvc.warm); empty: none.
     cache_dir: str = "var/cache"
     # GET /metrics (Prometheus text format): off by default. metrics_token_env, like

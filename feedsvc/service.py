@@ -108,6 +108,11 @@ async def _reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     loop.remove_signal_handler(signal.SIGHUP)
 
 
+def runner_options(config: Config) -> dict[str, Any]:
+    """How aiohttp's server treats connections, from ``[server]`` (``feedsvc serve``)."""
+    return {"keepalive_timeout": config.server.keepalive_timeout.seconds}
+
+
 def _log_start(publisher: Publisher) -> None:
     status, config = publisher.ref.current.status, publisher.config
     log.info(

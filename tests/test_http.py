@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import gzip
 import json
 import logging
@@ -12,7 +14,9 @@ import pytest
 from factories import make_build_status
 from yarl import URL
 
+from feedsvc.config import Duration
 from feedsvc.model import Problem
+from feedsvc.service import runner_options
 from feedsvc.status import BuildStatus, SourceStatus
 from feedsvc.store import (
     BROTLI_QUALITY,
@@ -290,14 +294,14 @@ ROUTING = [
     ("GET", "/x/y/z", 404, "404 Not Found: no feed at /x/y/z "),
     ("GET", "/status/x", 404, "404 Not Found: no feed at /status/x "),
     ("GET", "/healthz%2F", 404, "404 Not Found: no feed at /healthz%2F "),
-    ("GET", "/a%0Ab", 404, "404 Not Found: no feed at /a\nb "),
+    ("GET", "/a%0Ab", 404, "404 Not Found: no feed at /a\\x0ab "),
     ("GET", "/caf%C3%A9", 404, "404 Not Found: no feed at /café "),
     ("GET", "/%", 404, "404 Not Found: no feed at /%25 "),
     ("GET", "/" + "a" * 5000, 404, "404 Not Found: no feed at /aaa"),
     ("DELETE", "/", 405, "405 Method Not Allowed: DELETE is not allowed on /;"),
     ("DELETE", "/healthz", 405, "405 Method Not Allowed: DELETE is not allowed on /healthz;"),
     ("PURGE", "/feed.atom", 405, "405 Method Not Allowed: PURGE is not allowed on /feed.atom;"),
-    ("DELETE", "/a%0Ab", 404, "404 Not Found: no feed at /a\nb "),
+    ("DELETE", "/a%0Ab", 404, "404 Not Found: no feed at /a\\x0ab "),
 ]
 
 
@@ -417,3 +421,51 @@ async def test_swapping_the_snapshot_is_seen_by_the_next_request(client, ref):
 
 async def test_the_ref_is_on_the_app(ref):
     assert create_app(ref)[SNAPSHOT_REF] is ref
+
+
+# ---- what aiohttp answers itself: bad requests, idle connections ---------------------
+
+
+async def test_control_characters_from_the_path_are_escaped(client):
+    response = await client.get("/a%01b%1b[31m%7f")
+    assert response.status == 404
+    body = await response.text()
+    assert body.startswith("404 Not Found: no feed at /a\\x01b\\x1b[31m\\x7f ")
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in body.rstrip("\n"))
+
+
+async def test_an_oversized_header_logs_one_line(aiohttp_server, ref, caplog):
+    server = await aiohttp_server(create_app(ref), host="127.0.0.1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    with caplog.at_level(logging.INFO, logger="aiohttp.server"):
+        answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.0 400 ")
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(records) == 1
+    assert records[0].exc_info is None and records[0].levelno == logging.WARNING
+    line = records[0].getMessage()
+    assert "\n" not in line and line.startswith("bad request from 127.0.0.1: 400 Got more than")
+
+
+def test_the_idle_keepalive_default_is_under_75_seconds(config):
+    # 75 s is aiohttp's own default, which this key exists to shorten.
+    assert runner_options(config)["keepalive_timeout"] == 15
+
+
+async def test_an_idle_connection_is_closed_after_server_keepalive_timeout(
+    aiohttp_server, ref, config
+):
+    config = dataclasses.replace(
+        config, server=dataclasses.replace(config.server, keepalive_timeout=Duration.parse("1s"))
+    )
+    server = await aiohttp_server(create_app(ref), host="127.0.0.1", **runner_options(config))
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"keep-alive" not in head.lower()
+    assert await reader.readexactly(2) == b"ok"
+    # The server closes the idle connection: EOF, well before aiohttp's 75 s.
+    assert await asyncio.wait_for(reader.read(), 10) == b""
+    writer.close()

@@ -15,7 +15,7 @@ from feedsvc.status import BuildStatus, ServiceStatus
 from feedsvc.store import SnapshotRef
 from feedsvc.web.embed import ROUTE as EMBED_ROUTE
 from feedsvc.web.embed import EmbedFragments
-from feedsvc.web.errors import guard, guard_async
+from feedsvc.web.errors import guard, guard_async, quiet_bad_requests
 from feedsvc.web.handlers import Handlers
 from feedsvc.web.hooks import PATH as HOOK_PATH
 from feedsvc.web.hooks import Rebuilder, RebuildHook
@@ -91,6 +91,7 @@ def create_app(
     given, is served at ``GET /metrics`` (with ``metrics_token_env``'s bearer token) and
     counts every response."""
     # No middleware: errors.guard wraps each handler instead (see errors.py for the cost).
+    quiet_bad_requests()
     app = web.Application()
     app[SNAPSHOT_REF] = ref
     if websub is not None:

@@ -19,10 +19,12 @@ inside a ``try``, which costs nothing until something is raised. The router cann
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger("feedsvc.web")
 
@@ -43,9 +45,15 @@ ALLOWED_METHODS = ("GET", "HEAD", "OPTIONS")
 ALLOW = ", ".join(ALLOWED_METHODS)
 
 
+# C0 and C1 controls and DEL: a path may carry them percent-encoded (%1b[31m), and echoed
+# raw they would drive the terminal of whoever reads the body or the log.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def echo(text: str) -> str:
-    """A piece of the request, shortened for a message."""
-    return text if len(text) <= MAX_ECHOED else text[:MAX_ECHOED] + "…"
+    """A piece of the request, shortened for a message, control characters as \\xNN."""
+    short = text if len(text) <= MAX_ECHOED else text[:MAX_ECHOED] + "…"
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", short)
 
 
 def error_response(
@@ -123,3 +131,28 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Re
     if exc.status == 405:
         return method_not_allowed(request.method, request.path)
     return error_response(exc.status, _MESSAGES.get(exc.status) or exc.reason)
+
+
+class OneLineBadRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a header over 8190 bytes, a bad header
+    name) with a traceback of its own parser; what the operator needs is one line: who,
+    and what was wrong. Installed on the "aiohttp.server" logger by ``quiet_bad_requests``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            # aiohttp's message spans lines (the bad bytes, a caret under them).
+            reason = echo(" ".join(str(exc.message).split()))
+            record.msg, record.args = "bad request from %s: %s %s", (remote, exc.code, reason)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_bad_requests() -> None:
+    """Log each unparseable request as one line (idempotent: one filter however often)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, OneLineBadRequests) for f in server_log.filters):
+        server_log.addFilter(OneLineBadRequests())
