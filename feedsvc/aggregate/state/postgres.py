@@ -33,7 +33,7 @@ import psycopg
 from feedsvc.aggregate.state.sql import LEASE_ROW, Cursor, Store
 from feedsvc.errors import StoreError
 
-__all__ = ["CHANNEL", "SCHEMA_VERSION", "PostgresStore", "listen"]
+__all__ = ["CHANNEL", "SCHEMA_VERSION", "Link", "PostgresStore", "listen", "migrate"]
 
 log = logging.getLogger("feedsvc.aggregate")
 
@@ -101,67 +101,26 @@ class PostgresStore(Store):
     placeholder = "%s"
     errors = (psycopg.Error,)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, link: Link) -> None:
         self.url = url
-        self._db: psycopg.Connection[Any] | None = None
+        self._link = link
 
     @classmethod
     def open(cls, url: str) -> PostgresStore:
-        store = cls(url)
-        try:
-            store._migrate()
-        except psycopg.Error as e:
-            store.close()
-            raise StoreError(url, f"cannot use the aggregator store: {e}") from e
-        except StoreError:
-            store.close()
-            raise
-        return store
+        return cls(url, Link.open(url, "the aggregator store", "aggregator", _MIGRATIONS))
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _conn(self) -> psycopg.Connection[Any]:
-        if self._db is None or self._db.closed or self._db.broken:
-            try:
-                self._db = psycopg.connect(self.url, autocommit=True)
-            except psycopg.Error as e:
-                raise StoreError(self.url, f"cannot connect to the aggregator store: {e}") from e
-            self._db.execute("SET TIME ZONE 'UTC'")
-        return self._db
-
-    def _migrate(self) -> None:
-        with self.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS feedsvc_schema "
-                "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-            )
-            cur.execute("SELECT version FROM feedsvc_schema WHERE component = 'aggregator'")
-            row = cur.fetchone()
-            version = row[0] if row else 0
-            self.check_version(version, SCHEMA_VERSION)
-            for step in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        cur.execute(statement)
-            cur.execute(
-                "INSERT INTO feedsvc_schema VALUES ('aggregator', %s) "
-                "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
-                (SCHEMA_VERSION,),
-            )
+        self._link.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        db = self._conn()
+        db = self._link.connection()
         with db.transaction(), db.cursor() as cur:
             yield cur
 
     @contextmanager
     def cursor(self) -> Iterator[Cursor]:
-        with self._conn().cursor() as cur:
+        with self._link.connection().cursor() as cur:
             yield cur
 
     def locked_row(self, cur: Cursor, name: str, *, wait: bool) -> tuple[Any, ...] | None:
@@ -184,6 +143,76 @@ class PostgresStore(Store):
         # Delivered when (and only if) this transaction commits.
         payload = json.dumps({"partner": name, "by": owner})
         cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+
+
+class Link:
+    """One autocommit connection whose session speaks UTC, made again after the server
+    restarts; for a single thread. ``what`` names the store in errors."""
+
+    def __init__(self, url: str, what: str) -> None:
+        self.url = url
+        self.what = what
+        self._db: psycopg.Connection[Any] | None = None
+
+    @classmethod
+    def open(cls, url: str, what: str, component: str, migrations: tuple[str, ...]) -> Link:
+        """Connected, with ``component``'s tables migrated (``migrate``)."""
+        link = cls(url, what)
+        try:
+            db = link.connection()
+            with db.transaction(), db.cursor() as cur:
+                migrate(cur, url, component, migrations)
+        except psycopg.Error as e:
+            link.close()
+            raise StoreError(url, f"cannot use {what}: {e}") from e
+        except StoreError:
+            link.close()
+            raise
+        return link
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self._db is None or self._db.closed or self._db.broken:
+            try:
+                self._db = psycopg.connect(self.url, autocommit=True)
+            except psycopg.Error as e:
+                raise StoreError(self.url, f"cannot connect to {self.what}: {e}") from e
+            self._db.execute("SET TIME ZONE 'UTC'")
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def migrate(cur: Cursor, url: str, component: str, migrations: tuple[str, ...]) -> None:
+    """Bring ``component``'s tables to ``len(migrations)``, inside the caller's transaction.
+
+    Every component (the aggregator, WebSub) keeps its version in one ``feedsvc_schema`` row;
+    the advisory lock makes replicas starting together migrate once. A newer schema is
+    refused rather than misread."""
+    supported = len(migrations)
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS feedsvc_schema "
+        "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    cur.execute("SELECT version FROM feedsvc_schema WHERE component = %s", (component,))
+    row = cur.fetchone()
+    version = row[0] if row else 0
+    if version > supported:
+        raise StoreError(
+            url, f"written by a newer feedsvc (schema {version}, this one reads {supported})"
+        )
+    for step in range(version, supported):
+        for statement in migrations[step].split(";"):
+            if statement.strip():
+                cur.execute(statement)
+    cur.execute(
+        "INSERT INTO feedsvc_schema VALUES (%s, %s) "
+        "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
+        (component, supported),
+    )
 
 
 async def listen(
