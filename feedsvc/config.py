@@ -154,7 +154,7 @@ class WebsubConfig:
     lease: Duration = Duration.parse("10d")
     min_lease: Duration = Duration.parse("1h")
     max_lease: Duration = Duration.parse("30d")
-    store: str = "var/websub.sqlite3"
+    store: str = "var/websub.sqlite3"  # a SQLite path, or postgresql://… shared by replicas
     timeout: Duration = Duration.parse(
         "10s"
     )  # one verification of intent, one delivery, one publish ping
@@ -266,7 +266,8 @@ def schema_keys() -> Iterator[str]:
 
 
 def is_postgres_url(url: str) -> bool:
-    """``aggregator.store`` names a PostgreSQL database rather than a SQLite file."""
+    """A store key (``aggregator.store``, ``websub.store``) names a PostgreSQL database
+    rather than a SQLite file."""
     return url.startswith(("postgresql://", "postgres://"))
 
 

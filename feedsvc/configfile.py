@@ -251,7 +251,8 @@ def _check(config: Config, base_dir: Path) -> Config:
             partner = dataclasses.replace(partner, lang=_check_lang(partner.lang, f"{where}.lang"))
         partners.append(partner)
     websub = _check_websub(config.websub)
-    websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
+    if not is_postgres_url(websub.store):
+        websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
     # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
     site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
     if server.cache_dir:
@@ -308,23 +309,24 @@ def _check_aggregator(aggregator: AggregatorConfig) -> AggregatorConfig:
             "must be longer than twice aggregator.timeout (a fetch, then its parse), "
             "or a replica's fetch could outlive its lease",
         )
-    _check_store(aggregator.store)
+    _check_store(aggregator.store, "aggregator.store")
     return aggregator
 
 
-def _check_store(url: str) -> None:
+def _check_store(url: str, key: str) -> None:
+    """A SQLite path, or a PostgreSQL URL without a password."""
     if not is_postgres_url(url):
         return
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as e:
-        raise ConfigError("aggregator.store", f"not a PostgreSQL URL: {e}") from e
+        raise ConfigError(key, f"not a PostgreSQL URL: {e}") from e
     if parts.password is not None:
         # The config is printed and logged; a password belongs in PGPASSWORD or ~/.pgpass,
         # which libpq reads (https://www.postgresql.org/docs/current/libpq-envars.html).
         raise ConfigError(
-            "aggregator.store",
+            key,
             "must not hold a password: set PGPASSWORD or use a password file (~/.pgpass)",
         )
 
@@ -345,6 +347,7 @@ def _check_websub(websub: WebsubConfig) -> WebsubConfig:
             check_url(hub, f"websub.hubs[{i}]")
         if hub in websub.hubs[:i]:
             raise ConfigError(f"websub.hubs[{i}]", f"{hub!r} is listed twice")
+    _check_store(websub.store, "websub.store")
     # Never perpetual (W3C WebSub §5.1.1 lets the hub choose): the bounds must hold the default.
     if not websub.min_lease.seconds <= websub.lease.seconds <= websub.max_lease.seconds:
         raise ConfigError("websub.lease", "must lie between websub.min_lease and websub.max_lease")

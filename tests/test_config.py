@@ -69,6 +69,8 @@ def test_a_good_config_gets_defaults_and_absolute_paths(tmp_path):
             "PGPASSWORD",
         ),
         ("[aggregator]\nstore = 'postgresql://db:port/feeds'\n", "aggregator.store", "port"),
+        ("[websub]\nstore = 'postgresql://u:hunter2@db/feeds'\n", "websub.store", "PGPASSWORD"),
+        ("[websub]\nstore = 'postgresql://db:port/feeds'\n", "websub.store", "port"),
         (
             "[[partners]]\nname = 'p'\nurl = 'https://p.example/'\ntitle = 'P'\nlang = 'English'\n",
             "partners[0].lang",
@@ -282,6 +284,12 @@ def test_a_postgresql_store_is_a_url_not_a_path(tmp_path):
     url = "postgresql://feedsvc@db.internal:5432/feeds?sslmode=require"
     config = load_config(write(tmp_path, GOOD + f"[aggregator]\nstore = '{url}'\n"))
     assert config.aggregator.store == url
+
+
+def test_the_websub_store_may_be_a_postgresql_url(tmp_path):
+    url = "postgresql://feedsvc@db.internal/feeds"
+    config = load_config(write(tmp_path, GOOD + f"[websub]\nstore = '{url}'\n"))
+    assert config.websub.store == url  # not turned into a path under the config's folder
 
 
 def test_a_lease_just_over_twice_the_timeout_is_taken(tmp_path):

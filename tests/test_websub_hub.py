@@ -321,9 +321,9 @@ async def test_an_expired_lease_ends(tmp_path, aiohttp_client, aiohttp_server):
         assert len(sub.callbacks["a"].deliveries) == 1
 
 
-async def test_subscriptions_survive_a_restart(tmp_path, aiohttp_client, aiohttp_server):
+async def test_subscriptions_survive_a_restart(tmp_path, aiohttp_client, aiohttp_server, store_url):
     sub = await subscriber(aiohttp_server)
-    async with hub_site(tmp_path, aiohttp_client) as site:
+    async with hub_site(tmp_path, aiohttp_client, extra=f"store = '{store_url}'") as site:
         await site.subscribe(sub.url("a"), secret="s3cret")
         await site.subscribe(sub.url("gone"))
         await site.request(mode="unsubscribe", topic=TOPIC, callback=sub.url("gone"))
@@ -335,6 +335,31 @@ async def test_subscriptions_survive_a_restart(tmp_path, aiohttp_client, aiohttp
         (delivery,) = sub.callbacks["a"].deliveries
         assert delivery.headers["X-Hub-Signature"].startswith("sha256=")
         assert sub.callbacks["gone"].deliveries == []
+
+
+async def test_replicas_sharing_postgresql_deliver_each_change_once(
+    tmp_path, aiohttp_client, aiohttp_server, pg_url
+):
+    """Two replicas (two sites, two hubs) on one store: a subscription taken by one is
+    known to both, and one change reaches the subscriber exactly once."""
+    sub = await subscriber(aiohttp_server)
+    extra = f"store = '{pg_url}'"
+    async with (
+        hub_site(tmp_path / "one", aiohttp_client, extra=extra) as one,
+        hub_site(tmp_path / "two", aiohttp_client, extra=extra) as two,
+    ):
+        await one.subscribe(sub.url("a"))
+        text = post_text("Post a", "en", ["Policy"], "2024-01-10", "New.")
+        await one.edit("en/a.md", text)
+        await two.edit("en/a.md", text)
+        (delivery,) = sub.callbacks["a"].deliveries
+        assert b"New." in delivery.body
+        # The next change is claimed by whichever replica renders it first: here the other.
+        text = post_text("Post a", "en", ["Policy"], "2024-01-10", "Newer.")
+        await two.edit("en/a.md", text)
+        await one.edit("en/a.md", text)
+        assert [b"Newer." in d.body for d in sub.callbacks["a"].deliveries] == [False, True]
+        assert (two.hub.status().delivered, one.hub.status().delivered) == (1, 1)
 
 
 async def test_caps_per_topic_and_in_total(tmp_path, aiohttp_client, aiohttp_server):

@@ -62,7 +62,7 @@ from feedsvc.websub.protocol import (
     websub_fetch_policy,
     with_query,
 )
-from feedsvc.websub.store import SqliteSubscriptions, Subscription, SubscriptionStore
+from feedsvc.websub.store import Subscription, SubscriptionStore, open_subscriptions
 
 __all__ = ["Hub"]
 
@@ -81,6 +81,7 @@ class _Content:
 
     topic: str
     body: bytes
+    etag: str  # the same on every replica: what a delivery is claimed by
     content_type: str
     links: tuple[str, ...]
 
@@ -96,7 +97,7 @@ class Hub:
         clock: Clock = system_clock,
         fetcher: Fetcher | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        open_store: Callable[[str], SubscriptionStore] = SqliteSubscriptions.open,
+        open_store: Callable[[str], SubscriptionStore] = open_subscriptions,
     ) -> None:
         websub = config.websub
         self._config = config
@@ -290,14 +291,36 @@ class Hub:
     def rebuilt(self, rebuilt: Rebuilt) -> None:
         """After a rebuild: every active subscriber of a feed whose bytes changed gets the
         new document, in the background (never on the request path). Only a change of
-        bytes is news (W3C WebSub §6)."""
+        bytes is news (W3C WebSub §6). With a shared store, the subscriptions other
+        replicas took or ended are read first."""
+        if self._store is not None and self._store.shared:
+            self._spawn(self._reload_then_distribute(rebuilt))
+        else:
+            self._distribute(rebuilt)
+
+    async def _reload_then_distribute(self, rebuilt: Rebuilt) -> None:
+        store = self._store
+        try:
+            stored = await self._in_io(store.load) if store is not None else []
+        except StoreError as e:
+            log.error("websub: %s; distributing to the subscriptions known here", e)
+        else:
+            self._active = {}
+            for subscription in stored:
+                self._active.setdefault(subscription.topic, {})[subscription.callback] = (
+                    subscription
+                )
+        self._distribute(rebuilt)
+
+    def _distribute(self, rebuilt: Rebuilt) -> None:
         topics = {self._path(topic): topic for topic in self._active}
         for path in rebuilt.changed:
             if path not in topics:
                 continue
             resource = rebuilt.snapshot.resources[path]
+            identity = resource.identity
             content = _Content(
-                topics[path], resource.identity.body, resource.content_type, resource.links
+                topics[path], identity.body, identity.etag, resource.content_type, resource.links
             )
             for subscription in list(self._active.get(content.topic, {}).values()):
                 key = (subscription.topic, subscription.callback)
@@ -310,6 +333,8 @@ class Hub:
         headers = {"Content-Type": content.content_type, "Link": ", ".join(content.links)}
         if subscription.secret:
             headers["X-Hub-Signature"] = signature(subscription.secret, content.body)
+        if not await self._claim(subscription, content):
+            return  # another replica delivers this change
         attempt = 0
         while True:
             current = self._active.get(subscription.topic, {}).get(subscription.callback)
@@ -406,6 +431,21 @@ class Hub:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self, subscription: Subscription, content: _Content) -> bool:
+        """Whether this replica delivers ``content``: the first to claim its ETag does. A
+        store that fails to answer is logged and the change delivered (better twice than
+        never)."""
+        store = self._store
+        if store is None:
+            return True
+        try:
+            return await self._in_io(
+                store.claim, subscription.topic, subscription.callback, content.etag
+            )
+        except StoreError as e:
+            log.error("websub: %s", e)
+            return True
 
     def _store_save(self, subscription: Subscription) -> None:
         if self._store is not None:

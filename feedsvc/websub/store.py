@@ -1,10 +1,14 @@
-"""The WebSub subscriptions, kept across restarts in SQLite (the aggregator's machinery).
+"""The WebSub subscriptions, kept across restarts (the aggregator's store machinery).
 
 ``SubscriptionStore`` is the small interface the hub uses; ``SqliteSubscriptions`` is its
-SQLite implementation (a PostgreSQL one plugs in behind the same methods). Synchronous on
-purpose, like aggregate/state.py: the hub calls it from one dedicated thread, so a slow disk
-never stalls the event loop. WAL journal, ``PRAGMA user_version`` migrations, one
-transaction per change.
+SQLite implementation, ``websub/postgres.py`` its PostgreSQL one (replicas sharing it);
+``open_subscriptions`` picks by ``websub.store``. Both run the same statements (``_Sql``).
+Synchronous on purpose, like aggregate/state/: the hub calls it from one dedicated thread,
+so a slow disk or server never stalls the event loop. One transaction per change.
+
+Deliveries are claimed (``claim``): every replica renders the same bytes, hence the same
+ETag, so the first replica to record (topic, callback, ETag) delivers that change and the
+others skip it — one delivery per change whatever the number of replicas.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from feedsvc.aggregate.state.sqlite import connect
+from feedsvc.config import is_postgres_url
 from feedsvc.errors import StoreError
 
-SCHEMA_VERSION = 2
-
+# The same tables on both engines; "__ROWID__" is where SQLite's WITHOUT ROWID goes (a
+# clustered primary key, https://www.sqlite.org/withoutrowid.html), which PostgreSQL lacks.
 _MIGRATIONS: tuple[str, ...] = (
     # 0 → 1
     """
@@ -30,7 +35,7 @@ _MIGRATIONS: tuple[str, ...] = (
         lease_seconds INTEGER NOT NULL,
         expires_at TEXT NOT NULL,
         PRIMARY KEY (topic, callback)
-    ) WITHOUT ROWID;
+    )__ROWID__;
     """,
     # 1 → 2: the aggregator's own subscriptions to partners' hubs
     """
@@ -46,7 +51,19 @@ _MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     """,
+    # 2 → 3: the last change claimed for each subscription (one row each, so it stays small)
+    """
+    CREATE TABLE deliveries (
+        topic TEXT NOT NULL,
+        callback TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        PRIMARY KEY (topic, callback)
+    );
+    """,
 )
+SQLITE_MIGRATIONS = tuple(step.replace("__ROWID__", " WITHOUT ROWID") for step in _MIGRATIONS)
+POSTGRES_MIGRATIONS = tuple(step.replace("__ROWID__", "") for step in _MIGRATIONS)
+SCHEMA_VERSION = len(_MIGRATIONS)
 _PARTNER_COLUMNS = (
     "partner",
     "hub",
@@ -96,13 +113,21 @@ class PartnerSubscription:
 
 
 class SubscriptionStore(Protocol):
-    """Where WebSub keeps its subscriptions: the hub's, and the aggregator's own."""
+    """Where WebSub keeps its subscriptions: the hub's, and the aggregator's own.
+
+    ``shared``: other replicas may change it (their subscriptions are read again before
+    each distribution). ``claim`` is true for the one caller that is to deliver that change.
+    """
+
+    shared: bool
 
     def load(self) -> list[Subscription]: ...
 
     def save(self, subscription: Subscription) -> None: ...
 
     def delete(self, topic: str, callback: str) -> None: ...
+
+    def claim(self, topic: str, callback: str, etag: str) -> bool: ...
 
     def load_partners(self) -> list[PartnerSubscription]: ...
 
@@ -111,11 +136,85 @@ class SubscriptionStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteSubscriptions:
-    """``SubscriptionStore`` in one SQLite file. Use from a single thread."""
+def open_subscriptions(url: str) -> SubscriptionStore:
+    """``websub.store``: a SQLite path, or ``postgresql://…`` shared by replicas."""
+    if is_postgres_url(url):
+        # Imported here: websub/postgres.py builds on this module's statements.
+        from feedsvc.websub.postgres import PostgresSubscriptions
+
+        return PostgresSubscriptions.open(url)
+    return SqliteSubscriptions.open(url)
+
+
+class _Sql:
+    """The statements both engines run, written with ``?`` (the engine swaps its own mark)."""
+
+    url: str
+    placeholder = "?"
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        raise NotImplementedError
+
+    def _write(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one change in its own transaction; the number of rows it changed."""
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def load(self) -> list[Subscription]:
+        rows = self._query(f"SELECT {', '.join(_COLUMNS)} FROM subscriptions")
+        return [_from_row(row) for row in rows]
+
+    def save(self, subscription: Subscription) -> None:
+        """Insert, or update in place (a re-subscription, W3C WebSub §5.1)."""
+        self._write(_upsert("subscriptions", _COLUMNS, 2), _row(subscription))
+
+    def delete(self, topic: str, callback: str) -> None:
+        self._write("DELETE FROM subscriptions WHERE topic = ? AND callback = ?", (topic, callback))
+        self._write("DELETE FROM deliveries WHERE topic = ? AND callback = ?", (topic, callback))
+
+    def claim(self, topic: str, callback: str, etag: str) -> bool:
+        """True for the first caller to claim this document for this subscription.
+
+        One row per subscription holds the last ETag claimed: a different one is a new
+        change (claimed by whoever writes it first), the same one was claimed already."""
+        changed = self._write(
+            "INSERT INTO deliveries (topic, callback, etag) VALUES (?, ?, ?) "
+            "ON CONFLICT (topic, callback) DO UPDATE SET etag = excluded.etag "
+            "WHERE deliveries.etag <> excluded.etag",
+            (topic, callback, etag),
+        )
+        return changed == 1
+
+    def load_partners(self) -> list[PartnerSubscription]:
+        rows = self._query(f"SELECT {', '.join(_PARTNER_COLUMNS)} FROM partner_subscriptions")
+        return [_partner_from_row(row) for row in rows]
+
+    def save_partner(self, subscription: PartnerSubscription) -> None:
+        """One per partner: a new hub or topic replaces the old subscription."""
+        self._write(
+            _upsert("partner_subscriptions", _PARTNER_COLUMNS, 1), _partner_row(subscription)
+        )
+
+
+def _upsert(table: str, columns: Sequence[str], key: int) -> str:
+    """INSERT, or replace every column but the first ``key`` (the primary key)."""
+    marks = ", ".join("?" * len(columns))
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns[key:])
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(columns[:key])}) DO UPDATE SET {updates}"
+    )
+
+
+class SqliteSubscriptions(_Sql):
+    """``SubscriptionStore`` in one SQLite file (one replica). Use from a single thread."""
+
+    shared = False
 
     def __init__(self, path: str, connection: sqlite3.Connection) -> None:
-        self.path = path
+        self.url = self.path = path
         self._db = connection
 
     @classmethod
@@ -144,43 +243,22 @@ class SqliteSubscriptions:
             # PRAGMA takes no parameters; step is an int we control. executescript runs the
             # step and the version bump as one script, committed together.
             self._db.executescript(
-                f"BEGIN; {_MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;"
+                f"BEGIN; {SQLITE_MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;"
             )
-
-    def load(self) -> list[Subscription]:
-        rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM subscriptions")
-        return [_from_row(row) for row in rows]
-
-    def save(self, subscription: Subscription) -> None:
-        """Insert, or update in place (a re-subscription, W3C WebSub §5.1)."""
-        self._write(
-            f"INSERT OR REPLACE INTO subscriptions ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-            _row(subscription),
-        )
-
-    def delete(self, topic: str, callback: str) -> None:
-        self._write("DELETE FROM subscriptions WHERE topic = ? AND callback = ?", (topic, callback))
-
-    def load_partners(self) -> list[PartnerSubscription]:
-        rows = self._db.execute(f"SELECT {', '.join(_PARTNER_COLUMNS)} FROM partner_subscriptions")
-        return [_partner_from_row(row) for row in rows]
-
-    def save_partner(self, subscription: PartnerSubscription) -> None:
-        """One per partner: a new hub or topic replaces the old subscription."""
-        marks = ", ".join("?" * len(_PARTNER_COLUMNS))
-        self._write(
-            f"INSERT OR REPLACE INTO partner_subscriptions ({', '.join(_PARTNER_COLUMNS)}) "
-            f"VALUES ({marks})",
-            _partner_row(subscription),
-        )
 
     def close(self) -> None:
         self._db.close()
 
-    def _write(self, sql: str, params: Sequence[Any]) -> None:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(self.path, f"cannot read the WebSub store: {e}") from e
+
+    def _write(self, sql: str, params: Sequence[Any]) -> int:
         try:
             with self._db:
-                self._db.execute(sql, params)
+                return self._db.execute(sql, params).rowcount
         except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot encode
             raise StoreError(self.path, f"cannot save a WebSub subscription: {e}") from e
 

@@ -38,7 +38,7 @@ from feedsvc.remote.fetch import Fetcher
 from feedsvc.status import PartnerHubStatus
 from feedsvc.web.errors import error_response
 from feedsvc.websub.protocol import PATH, SUBSCRIBE, UNSUBSCRIBE, signature_ok, websub_fetch_policy
-from feedsvc.websub.store import PartnerSubscription, SqliteSubscriptions, SubscriptionStore
+from feedsvc.websub.store import PartnerSubscription, SubscriptionStore, open_subscriptions
 
 __all__ = ["CALLBACK_PATH", "PartnerHubs"]
 
@@ -66,7 +66,7 @@ class PartnerHubs:
         clock: Clock = system_clock,
         fetcher: Fetcher | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        open_store: Callable[[str], SubscriptionStore] = SqliteSubscriptions.open,
+        open_store: Callable[[str], SubscriptionStore] = open_subscriptions,
     ) -> None:
         self._config = config
         self._aggregator = aggregator
