@@ -106,6 +106,9 @@ class RawPost:
     # `sources[].lang` in docs/config.md).
     default_categories: tuple[str, ...] = ()
     default_lang: str | None = None
+    # Remote sources publish untitled posts (WordPress asides and status posts, titleless RSS
+    # items), as WordPress's own feeds do; a folder post without a title is a mistake.
+    untitled_allowed: bool = False
 
 
 class Severity(StrEnum):

@@ -42,9 +42,12 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
     front = FrontMatter(raw)
     site, limits = config.site, config.posts
     site_zone = site.timezone
-    title = plain_text(front.required_string("title"))
-    if not title:
-        raise front.error("title", "title is empty")
+    if raw.untitled_allowed:
+        title = plain_text(front.string("title") or "")
+    else:
+        title = plain_text(front.required_string("title"))
+        if not title:
+            raise front.error("title", "title is empty")
     _check_limit(front, "title", len(title), "characters", limits.max_title, "posts.max_title")
     published = _read_date(front, "date", site_zone, limits)
     if published is None:

@@ -57,11 +57,15 @@ def _authors(authors: Any) -> list[dict[str, str]]:
 
 
 def _item(post: Post, ctx: RenderContext) -> bytes:
-    item: dict[str, Any] = {"id": post.id, "url": post.url, "title": post.title}
+    item: dict[str, Any] = {"id": post.id, "url": post.url}
+    if post.title:
+        # JSON Feed 1.1 §"Items": title is optional (microblog posts have none), so an
+        # untitled post has no title rather than a made-up one.
+        item["title"] = post.title
     if ctx.feeds.content == "full":
         item["content_html"] = post.content_html
     else:
-        item["content_text"] = post.summary or post.title
+        item["content_text"] = post.summary or post.title or post.url
     if post.summary:
         item["summary"] = post.summary
     if post.image is not None:

@@ -125,12 +125,15 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
     fe.register_extension("dc", DcEntryExtension, atom=False)
     fe.register_extension("media", MediaEntryExtension, atom=False)
     fe.register_extension("feedsvc", FeedsvcRssItem, atom=False)
-    fe.title(entry_title(post))
+    if post.title.strip():
+        # RSS 2.0 "Elements of <item>": a title or a description suffices, so an untitled
+        # post (a WordPress aside) has no <title>, as readers expect of microblog items.
+        fe.title(post.title)
     fe.link(href=post.url)
     fe.guid(post.id, permalink=post.id == post.url)
     fe.published(utc(post.published))
     full = ctx.feeds.content == "full"
-    if post.summary or not full:
+    if post.summary or not full or not post.title.strip():
         fe.summary(post.summary or entry_title(post))
     if full:
         fe.content(post.content_html)

@@ -115,6 +115,7 @@ def entry_to_raw_post(
         source=source.name,
         default_categories=tuple(source.categories),
         default_lang=source.lang or None,
+        untitled_allowed=True,
     )
 
 

@@ -22,7 +22,8 @@ site's rules (sanitizing, absolute URLs, language tags, summaries) to it as to a
 - ``date``/``updated`` ← ``date_gmt``/``modified_gmt`` (UTC without an offset; the other
   ``date`` and ``modified`` are local times without an offset, and are never used);
 - ``title`` ← ``title.rendered`` (HTML with entities such as ``&#8217;``: the normalizer
-  reduces it to text); body ← ``content.rendered``; ``summary`` ← ``excerpt.rendered`` as
+  reduces it to text; empty for asides and status posts, which are published untitled);
+  body ← ``content.rendered``; ``summary`` ← ``excerpt.rendered`` as
   text, without the "[…]" and "Continue reading" tails themes add; ``url`` ← ``link``;
 - categories, tags, authors and the featured image from ``_embedded`` (REST API Handbook,
   "Linking and Embedding"): ``wp:term`` by taxonomy, ``author``, ``wp:featuredmedia``;
@@ -224,6 +225,7 @@ def post_to_raw_post(
         source=source.name,
         default_categories=tuple(source.categories),
         default_lang=source.lang or None,
+        untitled_allowed=True,
     )
 
 
