@@ -582,3 +582,39 @@ def test_a_password_pasted_into_password_env_is_refused_without_echoing_it(tmp_p
     assert info.value.key == "sources[0].password_env"
     assert "NAME of an environment variable" in info.value.message
     assert PASSWORD not in str(info.value)
+
+
+async def test_wpml_translations_sharing_one_guid_get_their_own_ids(serve, fetcher, config) -> None:
+    shared = {"rendered": "https://wp.example/?p=60"}
+    posts = [
+        wp_post(60, title="Report", guid=shared, wpml_current_locale="en_US"),
+        wp_post(61, title="Rapport", guid=shared, wpml_current_locale="fr_FR"),
+        wp_post(62, title="Bericht", guid=shared, wpml_current_locale="de_DE"),
+        wp_post(63, title="Alone", wpml_current_locale="en_US"),
+    ]
+    wordpress = FakeWordPress(posts, etags=True)
+    server = await start(serve, wordpress)
+    first = await read_wordpress(source_for(server), fetcher)
+    normalized = normalize(first, config)
+    assert normalized.problems == ()
+    titles = by_title(normalized.posts)
+    assert titles["Report"].id == "https://wp.example/?p=60#lang=en-US"
+    assert titles["Rapport"].id == "https://wp.example/?p=60#lang=fr-FR"
+    assert titles["Bericht"].id == "https://wp.example/?p=60#lang=de-DE"
+    assert titles["Alone"].id == "https://wp.example/?p=63"  # a single-language post: as today
+    assert sorted(t.title for t in titles["Rapport"].translations) == ["Bericht", "Report"]
+    assert titles["Alone"].translations == ()
+    # A read answered 304 keeps the same ids.
+    again = await read_wordpress(source_for(server), fetcher, first)
+    assert [p.meta["id"] for p in again.posts] == [p.meta["id"] for p in first.posts]
+
+
+async def test_one_language_sharing_a_guid_is_still_a_reported_duplicate(
+    serve, fetcher, config
+) -> None:
+    shared = {"rendered": "https://wp.example/?p=70"}
+    posts = [wp_post(70, guid=shared), wp_post(71, guid=shared)]
+    server = await start(serve, FakeWordPress(posts))
+    normalized = normalize(await read_wordpress(source_for(server), fetcher), config)
+    assert [p.id for p in normalized.posts] == ["https://wp.example/?p=70"]
+    assert len(normalized.problems) == 1

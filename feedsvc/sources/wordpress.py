@@ -18,7 +18,8 @@ Each post becomes a RawPost with front-matter keys, so the shared normalizer app
 site's rules (sanitizing, absolute URLs, language tags, summaries) to it as to a folder post:
 
 - ``id`` ← ``guid.rendered``: WordPress's own permanent id, the one its RSS feed uses as
-  ``<guid>``, so readers moving from the site's old feed see no duplicates;
+  ``<guid>``, so readers moving from the site's old feed see no duplicates (translations
+  sharing one guid, as on WPML sites, get the guid plus their language: shared_guids.py);
 - ``date``/``updated`` ← ``date_gmt``/``modified_gmt`` (UTC without an offset; the other
   ``date`` and ``modified`` are local times without an offset, and are never used);
 - ``title`` ← ``title.rendered`` (HTML with entities such as ``&#8217;``: the normalizer
@@ -53,6 +54,7 @@ from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
 from feedsvc.remote.loose import as_str, dict_at, list_at, value_at
 from feedsvc.sources.base import SourceResult, SourceType
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
+from feedsvc.sources.shared_guids import distinct_translation_ids
 
 API_PATH = "/wp-json/wp/v2/posts"
 PER_PAGE = 100  # the REST API's maximum
@@ -130,6 +132,7 @@ async def read_wordpress(
         page += 1
     if previous is not None and all_not_modified and set(validators) == set(sent_validators):
         return previous
+    posts = distinct_translation_ids(posts, source.name)
     return SourceResult(tuple(posts), tuple(problems), validators)
 
 
