@@ -27,6 +27,7 @@ from typing import Any
 import lxml.html
 import pytest
 from aiohttp import ClientSession, web
+from aiohttp.typedefs import Handler
 from browser_support import (
     PAGE_WAIT,
     ThreadedServer,
@@ -202,19 +203,23 @@ def partner_app(feeds_origin: str, dead_origin: str) -> web.Application:
     app[HANG] = hang
     for path in (*pages, "/fragment"):
         app.router.add_get(path, show)
-    app.router.add_get(
-        "/partner.css", lambda r: _respond(PARTNER_CSS.encode(), "text/css; charset=utf-8")
-    )
-    app.router.add_get("/media/{name}", lambda r: _respond(png(16, 9, (40, 90, 140)), "image/png"))
-    app.router.add_get("/favicon.ico", lambda r: _respond(png(1, 1, (0, 0, 0)), "image/png"))
-    app.router.add_get("/bad.json", lambda r: _respond(b'{"items": [', "application/json"))
-    app.router.add_get("/not-a-feed.json", lambda r: _respond(b'{"a": 1}', "application/json"))
+    app.router.add_get("/partner.css", _fixed(PARTNER_CSS.encode(), "text/css; charset=utf-8"))
+    app.router.add_get("/media/{name}", _fixed(png(16, 9, (40, 90, 140)), "image/png"))
+    app.router.add_get("/favicon.ico", _fixed(png(1, 1, (0, 0, 0)), "image/png"))
+    app.router.add_get("/bad.json", _fixed(b'{"items": [', "application/json"))
+    app.router.add_get("/not-a-feed.json", _fixed(b'{"a": 1}', "application/json"))
     app.router.add_get("/hang.json", hang_forever)
     return app
 
 
-async def _respond(body: bytes, content_type: str) -> web.Response:
-    return web.Response(body=body, headers={"Content-Type": content_type})
+def _fixed(body: bytes, content_type: str) -> Handler:
+    """A handler answering ``body``: a coroutine function, as aiohttp wants (a plain
+    function returning a coroutine is deprecated and warned about)."""
+
+    async def respond(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return respond
 
 
 class Sites:
