@@ -42,29 +42,51 @@ def write_config(folder: Path, store: str, partner_base: str) -> Path:
         # Every replica names the same public URL, as behind one load balancer.
         '[server]\npublic_url = "https://feeds.example/"\ncache_dir = ""\n\n'
         f'[aggregator]\nenabled = true\nstore = "{store}"\ninterval = "1h"\n'
-        'timeout = "2s"\nlease = "5s"\nallow_private_addresses = true\nparse_workers = 0\n\n'
-        + partners
+        'timeout = "2s"\nlease = "5s"\nallow_private_addresses = true\nparse_workers = 0\n'
+        # One request at a time to the partners' host, across replicas: whoever fetches
+        # /slow has saved every earlier fetch and holds no other lease.
+        "per_host = 1\n\n" + partners
     )
     return config
 
 
 class Partners:
-    """The partners' server: ``/p0``…``/p4`` answer at once; ``/slow`` hangs on its first
-    request (the replica fetching it is killed meanwhile) and answers the next ones."""
+    """The partners' server: ``/p0``…``/p4`` answer at once. ``/slow``'s first request kills
+    the replica making it, from inside the handler, and never answers; later ones answer.
 
-    def __init__(self) -> None:
+    The kill happens here, while that replica waits on this response, because later its
+    ``timeout`` would end the fetch and release the lease: the test once read the lease
+    after that and found no owner (on a loaded machine, serving took longer than 2 s)."""
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
         self.hits: dict[str, int] = {}
-        self.slow_requested = asyncio.Event()
+        self.replicas: set[int] = set()  # the pids the handler may kill: only ours
+        self.killed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         name = request.path.strip("/")
         self.hits[name] = self.hits.get(name, 0) + 1
         if name == "slow" and self.hits[name] == 1:
-            self.slow_requested.set()
+            await self.kill_lease_owner()
             await asyncio.Event().wait()  # until the client goes away
         n = 9 if name == "slow" else int(name[1:]) + 1
         body = rss_feed([item(n, title=f"Entry of {name}", id=f"urn:{name}:1")])
         return web.Response(body=body, content_type="application/rss+xml")
+
+    async def kill_lease_owner(self) -> None:
+        """SIGKILL the replica holding ``/slow``'s lease (the claim is committed before the
+        request is sent): it dies mid-fetch and never releases the lease."""
+        async with await psycopg.AsyncConnection.connect(self.store_url) as db:
+            cursor = await db.execute("SELECT lease_owner FROM partners WHERE name = 'slow'")
+            (owner,) = await cursor.fetchone() or (None,)
+        pid = int(owner.split(":")[1]) if owner else None
+        if pid not in self.replicas:
+            failure = AssertionError(f"/slow was requested; its lease owner: {owner!r}")
+            self.killed.set_exception(failure)
+            return
+        os.kill(pid, signal.SIGKILL)
+        self.killed.set_result(pid)
 
 
 @asynccontextmanager
@@ -120,51 +142,44 @@ async def partners_feed(session: aiohttp.ClientSession, base: str) -> tuple[str,
 
 
 async def test_replicas_fetch_each_partner_once_and_serve_the_same_bytes(tmp_path, pg_url):
-    partners = Partners()
+    partners = Partners(pg_url)
     server = TestServer(web.Application(), port=0)
     server.app.router.add_get("/{name}", partners.handle)
     await server.start_server()
     config = write_config(tmp_path, pg_url, str(server.make_url("")).rstrip("/"))
     names = [f"p{n}" for n in range(PARTNERS)]
+    every = [*names, "slow"]
     try:
         async with (
             aiohttp.ClientSession() as session,
             replica(config, tmp_path) as (a, a_process),
             replica(config, tmp_path) as (b, b_process),
         ):
+            partners.replicas |= {a_process.pid, b_process.pid}
 
-            async def serves_every_partner(base: str) -> bool:
+            async def serves(base: str, wanted: list[str]) -> bool:
                 feed = await partners_feed(session, base)
-                return feed is not None and all(f"Entry of {n}".encode() in feed[1] for n in names)
+                return feed is not None and all(f"Entry of {n}".encode() in feed[1] for n in wanted)
 
-            await until("replica a to serve every partner", lambda: serves_every_partner(a))
-            await until("replica b to serve every partner", lambda: serves_every_partner(b))
-            assert await partners_feed(session, a) == await partners_feed(session, b)
-            await asyncio.wait_for(partners.slow_requested.wait(), WAIT)
-            assert partners.hits == {**dict.fromkeys(names, 1), "slow": 1}
-
-            # Kill the replica fetching /slow, mid-fetch: it never releases its lease.
-            with psycopg.connect(pg_url) as db:
-                (owner,) = db.execute("SELECT lease_owner FROM partners WHERE name = 'slow'")
-                owner = owner[0]
-            pid = int(owner.split(":")[1])
-            assert pid in (a_process.pid, b_process.pid)
-            os.kill(pid, signal.SIGKILL)
+            # The replica that asked for /slow is killed holding its lease (Partners.handle).
+            pid = await asyncio.wait_for(partners.killed, WAIT)
             survivor = b if pid == a_process.pid else a
 
-            async def serves_slow() -> bool:
-                feed = await partners_feed(session, survivor)
-                return feed is not None and b"Entry of slow" in feed[1]
-
-            await until("the survivor to fetch /slow once the lease ended", serves_slow)
+            # A replica started now shares the work with the survivor; once the dead
+            # replica's lease ends, one of them fetches /slow again.
+            async with replica(config, tmp_path) as (c, c_process):
+                partners.replicas.add(c_process.pid)
+                await until("the survivor to serve every partner", lambda: serves(survivor, every))
+                await until("replica c to serve every partner", lambda: serves(c, every))
+                assert await partners_feed(session, survivor) == await partners_feed(session, c)
             assert partners.hits == {**dict.fromkeys(names, 1), "slow": 2}
 
             # A replica started now serves the same bytes at once, fetching nothing.
-            async with replica(config, tmp_path) as (c, _):
+            async with replica(config, tmp_path) as (d, _):
                 expected = await partners_feed(session, survivor)
 
                 async def same_as_survivor() -> bool:
-                    return await partners_feed(session, c) == expected
+                    return await partners_feed(session, d) == expected
 
                 await until("the new replica to serve the stored entries", same_as_survivor)
             assert partners.hits == {**dict.fromkeys(names, 1), "slow": 2}
