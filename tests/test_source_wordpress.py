@@ -310,7 +310,7 @@ async def test_bad_items_are_problems_and_the_rest_still_come(serve, fetcher, co
     protected["content"] = protected["excerpt"] = {"rendered": "", "protected": True}
     posts = [
         wp_post(1),
-        wp_post(2, date_gmt=None),
+        wp_post(2, date_gmt=None, date=None),
         protected,
         wp_post(4, date_gmt="not a date"),
         wp_post(5),
@@ -321,7 +321,7 @@ async def test_bad_items_are_problems_and_the_rest_still_come(serve, fetcher, co
     assert [p.key for p in result.posts] == ["wordpress/1", "wordpress/4", "wordpress/5"]
     [no_date, password] = result.problems
     assert no_date.path.endswith("#item-2") and no_date.line == 2
-    assert "post 2 has no date_gmt" in no_date.message
+    assert "post 2 has no date_gmt and no date" in no_date.message
     assert password.severity is Severity.WARNING and "password-protected" in password.message
     normalized = normalize(result, config)
     assert sorted(p.title for p in normalized.posts) == ["Post 1", "Post 5"]
@@ -618,3 +618,32 @@ async def test_one_language_sharing_a_guid_is_still_a_reported_duplicate(
     normalized = normalize(await read_wordpress(source_for(server), fetcher), config)
     assert [p.id for p in normalized.posts] == ["https://wp.example/?p=70"]
     assert len(normalized.problems) == 1
+
+
+async def test_without_date_gmt_the_local_date_is_read_in_the_site_zone_with_a_warning(
+    serve, fetcher, config
+) -> None:
+    # The config's site.timezone is America/New_York: 07:00 local in January is 12:00 UTC.
+    posts = [wp_post(80, title="No GMT", date_gmt=None, date="2020-01-15T07:00:00")]
+    server = await start(serve, FakeWordPress(posts))
+    result = await read_wordpress(source_for(server), fetcher)
+    [warning] = result.problems
+    assert warning.severity is Severity.WARNING
+    assert warning.path.endswith("#item-1")
+    assert "post 80 has no date_gmt" in warning.message and "site.timezone" in warning.message
+    (post,) = normalize(result, config).posts
+    assert post.published == datetime(2020, 1, 15, 12, 0, tzinfo=UTC)
+
+
+async def test_modified_gmt_before_date_gmt_gives_updated_equal_to_published(
+    serve, fetcher, config
+) -> None:
+    posts = [
+        wp_post(90, title="Imported", modified_gmt="2019-03-01T00:00:00"),
+        wp_post(91, title="Edited", modified_gmt="2020-02-01T00:00:00"),
+    ]
+    server = await start(serve, FakeWordPress(posts))
+    titles = by_title(normalize(await read_wordpress(source_for(server), fetcher), config).posts)
+    imported = titles["Imported"]
+    assert imported.updated == imported.published == datetime(2020, 1, 15, 12, tzinfo=UTC)
+    assert titles["Edited"].updated == datetime(2020, 2, 1, tzinfo=UTC)

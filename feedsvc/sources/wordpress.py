@@ -21,7 +21,9 @@ site's rules (sanitizing, absolute URLs, language tags, summaries) to it as to a
   ``<guid>``, so readers moving from the site's old feed see no duplicates (translations
   sharing one guid, as on WPML sites, get the guid plus their language: shared_guids.py);
 - ``date``/``updated`` ← ``date_gmt``/``modified_gmt`` (UTC without an offset; the other
-  ``date`` and ``modified`` are local times without an offset, and are never used);
+  ``date`` and ``modified`` are local times without an offset, used only when a published
+  post has no ``date_gmt``: then ``date`` is read in site.timezone, with a warning; a
+  ``modified_gmt`` before ``date_gmt`` makes ``updated`` the published time);
 - ``title`` ← ``title.rendered`` (HTML with entities such as ``&#8217;``: the normalizer
   reduces it to text; empty for asides and status posts, which are published untitled);
   body ← ``content.rendered``; ``summary`` ← ``excerpt.rendered`` as
@@ -175,6 +177,12 @@ def _read_page(
         adapted = post_to_raw_post(item, source, item_path(url, index), index)
         if isinstance(adapted, RawPost):
             posts.append(adapted)
+            if not as_str(item.get("date_gmt")).strip():
+                message = (
+                    f"post {item['id']} has no date_gmt: its date {adapted.meta['date']} is read "
+                    "in the site's time zone (site.timezone)"
+                )
+                problems.append(Problem(adapted.path, index, message, Severity.WARNING))
         elif adapted is not None:
             problems.append(adapted)
     return posts, problems
@@ -195,20 +203,27 @@ def post_to_raw_post(
     if dict_at(item, "content").get("protected") is True:
         message = f"post {wp_id} is password-protected, so it is left out"
         return Problem(path, index, message, Severity.WARNING)
-    date_gmt = item.get("date_gmt")
-    if not isinstance(date_gmt, str) or not date_gmt.strip():
-        return Problem(path, index, f"post {wp_id} has no date_gmt")
+    date_gmt = as_str(item.get("date_gmt")).strip()
+    modified_gmt = as_str(item.get("modified_gmt")).strip()
+    if not date_gmt and not as_str(item.get("date")).strip():
+        return Problem(path, index, f"post {wp_id} has no date_gmt and no date")
+    if date_gmt and modified_gmt and _NAIVE_ISO.match(modified_gmt) and modified_gmt < date_gmt:
+        # Imported posts and some plugins leave modified_gmt before date_gmt: a post is never
+        # updated before it is published, so updated is its published time.
+        modified_gmt = ""
     embedded = dict_at(item, "_embedded")
     meta: dict[str, Any] = {
         "title": _rendered(item, "title"),
-        "date": _utc(date_gmt),
+        # Without date_gmt (seen on published posts), ``date`` is the site's local time: the
+        # normalizer reads an offset-less date in site.timezone; _read_page warns.
+        "date": _utc(date_gmt) if date_gmt else as_str(item.get("date")).strip(),
         "categories": _terms(embedded, "category"),
         "tags": _terms(embedded, "post_tag"),
     }
     lang = as_str(item.get("lang")).strip() or as_str(item.get("wpml_current_locale")).strip()
     optional = {
         "id": _guid(item),
-        "updated": _utc(as_str(item.get("modified_gmt")).strip()),
+        "updated": _utc(modified_gmt) if date_gmt else "",
         "url": as_str(item.get("link")).strip(),
         "slug": as_str(item.get("slug")).strip(),
         "summary": _excerpt_text(_rendered(item, "excerpt")),
