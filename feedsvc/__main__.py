@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -38,6 +40,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if getattr(args, "host", None):
         overrides["server.host"] = args.host
+    # --port 0 (any free port) is not a config value: _serve binds, then sets the port got.
     if getattr(args, "port", None):
         overrides["server.port"] = args.port
     return overrides
@@ -60,32 +63,67 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command("serve", _serve, "serve the feeds over HTTP")
     serve.add_argument("--host", help="address to listen on (default: server.host)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        help="port to listen on; 0 picks a free one and prints it (default: server.port)",
+    )
     command("check", _check, "load config and every post; print each problem as path:line")
     build = command("build", _build, "write every feed and page as files for nginx or a CDN")
     build.add_argument("--out", required=True, type=Path, help="folder to write (swapped in)")
     return parser
 
 
+def _port(text: str) -> int:
+    """--port's value: argparse names the flag in the error, not feeds.toml."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be a port number from 0 to 65535 (0: any free port), not {text!r}"
+        )
+    return port
+
+
 def _serve(config: Config, args: argparse.Namespace) -> int:
+    import dataclasses
     import functools
 
     from aiohttp import web
 
     from feedsvc.service import create_service, runner_options
 
-    app = create_service(
-        config, load_config=functools.partial(load_config, args.config, _overrides(args))
-    )
+    host = config.server.host
+    port = 0 if args.port == 0 else config.server.port
+    # Bound before the start-up build: a port in use is said at once, in one line, and
+    # port 0's pick is known for the public URL and printed for whoever started us.
+    try:
+        sock = _listen(host, port)
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        print(f"error: cannot listen on {host} port {port}: {reason}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    config = dataclasses.replace(config, server=dataclasses.replace(config.server, port=port))
+    overrides = {**_overrides(args), "server.port": port}
+    print(f"listening on {host} port {port}", flush=True)
+    app = create_service(config, load_config=functools.partial(load_config, args.config, overrides))
     web.run_app(
         app,
-        host=config.server.host,
-        port=config.server.port,
+        sock=sock,
         print=None,
         **runner_options(config),
         access_log=logging.getLogger("aiohttp.access") if config.server.access_log else None,
     )
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host`` (its first address) and ``port``."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:

@@ -53,14 +53,17 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
         raise ConfigError("", f"cannot read: {e}", str(path)) from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"not valid TOML: {e}", str(path)) from e
-    for dotted, value in (overrides or {}).items():
-        section, key = dotted.split(".", 1)
-        table = raw.setdefault(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(section, "must be a table", str(path))
-        table[key] = value
+    base_dir = path.resolve().parent
     try:
-        return parse_config(raw, base_dir=path.resolve().parent, file=str(path))
+        # The file as written first: a bad server.port is an error for `serve --port` too,
+        # as for `check` (a flag hides a value, it does not excuse it).
+        config = parse_config(raw, base_dir=base_dir, file=str(path))
+        if not overrides:
+            return config
+        for dotted, value in overrides.items():
+            section, key = dotted.split(".", 1)
+            raw.setdefault(section, {})[key] = value
+        return parse_config(raw, base_dir=base_dir, file=str(path))
     except ConfigError as e:
         raise ConfigError(e.key, e.message, str(path)) from e
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import json
 import os
+import re
+import select
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import feedparser
@@ -130,3 +135,67 @@ def test_the_clock_shifter_really_moves_the_clock(tmp_path):
     year, now = map(int, shifted.stdout.split())
     assert now - time.time() > 399 * 86400
     assert year >= datetime.datetime.now().year + 1
+
+
+# ---- serve's port ----------------------------------------------------------------------
+
+
+def test_serve_port_0_picks_a_free_port_and_prints_it(tmp_path):
+    config = site(tmp_path, {"good.md": GOOD_POST})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "serve", "--config", str(config), "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        # Bounded: a serve that never prints must fail the test, not hang it.
+        assert select.select([server.stdout], [], [], 60)[0], "serve printed no port"
+        line = server.stdout.readline()
+        match = re.fullmatch(r"listening on 127\.0\.0\.1 port (\d+)\n", line)
+        assert match, line
+        port = int(match.group(1))
+        assert port != 0
+        # The port is bound before the start-up build: this waits for it, then answers.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.json", timeout=60) as r:
+            # The public URL is made with the port picked, not 0.
+            assert json.load(r)["feed_url"] == f"http://127.0.0.1:{port}/feed.json"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path):
+    config = site(tmp_path, {"good.md": GOOD_POST})
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run("serve", "--config", str(config), "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["x", "70000", "-1"])
+def test_a_bad_port_flag_names_the_flag(tmp_path, value):
+    config = site(tmp_path, {"good.md": GOOD_POST})
+    result = run("serve", "--config", str(config), "--port", value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "argument --port: must be a port number from 0 to 65535" in result.stderr
+    assert "feeds.toml" not in result.stderr
+
+
+def test_check_and_serve_agree_on_a_wrongly_typed_server_port(tmp_path):
+    config = site(tmp_path, {"good.md": GOOD_POST})
+    config.write_text(config.read_text() + '[server]\nport = "8080"\n')
+    expected = "server.port: must be an integer, not string '8080'"
+    checked = run("check", "--config", str(config), cwd=tmp_path)
+    # --port would hide the file's value; the file is still checked as written.
+    # (A port in use: were the file not checked, serve would fail otherwise, not hang.)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        served = run("serve", "--config", str(config), "--port", port, cwd=tmp_path)
+    assert checked.returncode == served.returncode == 2
+    assert expected in checked.stderr and checked.stderr == served.stderr
