@@ -165,6 +165,14 @@ def test_content_is_sanitized_against_the_feed_url_and_text_is_clean():
     assert stored.summary == "A summary that is much longer than…"
 
 
+def test_a_partners_summary_is_cut_between_graphemes():
+    # The "ä" of "Kapitän" is a + U+0308 at 38 and 39: cut at 39, it would lose its umlaut.
+    summary = "Die Dampfschiffahrtsgesellschaftskapita\u0308ne fahren"
+    assert summary.index("\u0308") == SUMMARY_LENGTH - 1
+    result = merge(feed(entry(1, summary=summary)), {}, (), False, CTX)
+    assert next(iter(result.entries.values())).summary == summary[:38] + "…"
+
+
 def test_a_summary_is_derived_from_the_content_when_the_feed_has_none():
     result = merge(
         feed(entry(1, content_html="<p>One <b>two</b></p><p>three</p>")), {}, (), False, CTX

@@ -327,6 +327,15 @@ def test_summary_derived_from_body_is_cut_at_a_word(config: Config) -> None:
     assert len(post.summary) <= config.feeds.summary_length
 
 
+def test_summary_derived_from_body_keeps_an_emoji_sequence_whole(config: Config) -> None:
+    # No space in the last half of the 40 characters: the cut falls between graphemes, and
+    # the family emoji (7 code points, over the limit at 37) goes whole.
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    body = "Ein " + "Familienfotoalbum" * 2 + family + "mehr" * 5
+    post = normalize_post(raw_post(body=body), config)
+    assert post.summary == "Ein " + "Familienfotoalbum" * 2 + "…"
+
+
 # --- bodies ---------------------------------------------------------------------------------
 
 

@@ -6,10 +6,12 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.normalize import clean_text, html_to_text, plain_text, truncate_words
+from feedsvc.normalize import clean_text, html_to_text, plain_text, truncate_summary
+from feedsvc.normalize.text import grapheme_boundaries
 
 # XML 1.0 §2.2 Char, as a test oracle independent of the implementation's pattern.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -69,21 +71,146 @@ def test_html_to_text_separates_blocks_but_not_inline_elements() -> None:
     assert text.split() == ["One", "Two", "Three", "C2"]
 
 
-def test_truncate_words_leaves_short_text_alone() -> None:
-    assert truncate_words("short text", 20) == "short text"
+# --- summaries: cut at a word, else at a grapheme cluster boundary (UAX #29) ----------------------
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 👨‍👩‍👧‍👦: 7 code points
+FLAG_ES = "\U0001f1ea\U0001f1f8"  # 🇪🇸: two regional indicators
+THUMBS_MEDIUM = "\U0001f44d\U0001f3fd"  # 👍🏽: emoji and skin-tone modifier
+E_ACUTE = "e\u0301"  # e and a combining acute accent
+GAK_JAMO = "\u1100\u1161\u11a8"  # 각 spelled in conjoining jamo (L V T)
+KSSA = "\u0915\u094d\u0937"  # क्ष: consonant, virama, consonant (GB9c conjunct)
+
+# The oracle: regex's plain \X, independent of truncate_summary's fast path for runs.
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
 
 
-def test_truncate_words_cuts_at_a_word_boundary() -> None:
+def clusters(text: str) -> list[str]:
+    return _CLUSTER.findall(text)
+
+
+def assert_cut_in_whole_clusters(text: str, summary: str, limit: int) -> None:
+    assert len(summary) <= limit
+    assert summary.endswith("…")
+    kept = clusters(summary[:-1])
+    assert kept == clusters(text)[: len(kept)], "not a prefix of the text in whole clusters"
+
+
+def test_truncate_summary_leaves_text_that_fits_alone() -> None:
+    assert truncate_summary("short text", 20) == "short text"
+    assert truncate_summary("x" * 20, 20) == "x" * 20  # exactly the limit: no ellipsis
+
+
+def test_truncate_summary_cuts_at_a_word_boundary() -> None:
     text = "The quick brown fox jumps over the lazy dog"
-    cut = truncate_words(text, 20)
-    assert cut == "The quick brown fox…"
-    assert len(cut) <= 20
+    assert truncate_summary(text, 20) == "The quick brown fox…"
 
 
-def test_truncate_words_cuts_one_huge_word_hard() -> None:
-    assert truncate_words("x" * 50, 10) == "x" * 9 + "…"
+def test_truncate_summary_cuts_one_huge_word_at_the_limit() -> None:
+    assert truncate_summary("x" * 50, 10) == "x" * 9 + "…"
 
 
-@given(st.text(), st.integers(min_value=2, max_value=300))
-def test_truncate_words_never_exceeds_the_limit(text: str, limit: int) -> None:
-    assert len(truncate_words(text, limit)) <= limit
+def test_truncate_summary_cuts_a_long_word_when_the_last_space_is_too_early() -> None:
+    # The only space is in the first half: cutting there would waste most of the room.
+    text = "See https://example.org/a/very/long/path/that/goes/on/and/on"
+    assert truncate_summary(text, 30) == text[:29] + "…"
+
+
+@pytest.mark.parametrize(
+    "joined",
+    [FAMILY, FLAG_ES, THUMBS_MEDIUM, E_ACUTE, GAK_JAMO, KSSA],
+    ids=["family-zwj", "flag", "skin-tone", "combining-mark", "hangul-jamo", "devanagari-conjunct"],
+)
+def test_truncate_summary_never_splits_a_cluster_at_the_limit(joined: str) -> None:
+    # Without spaces, a cut at 19 characters would fall inside the cluster that starts at 18.
+    text = "x" * 18 + joined + "y" * 20
+    assert truncate_summary(text, 20) == "x" * 18 + "…"
+
+
+def test_truncate_summary_keeps_a_cluster_that_fits_whole() -> None:
+    text = "x" * 10 + FAMILY + "y" * 20
+    assert truncate_summary(text, 20) == "x" * 10 + FAMILY + "yy" + "…"
+
+
+def test_truncate_summary_never_leaves_a_combining_mark_without_its_letter() -> None:
+    text = "caf" + E_ACUTE * 30
+    summary = truncate_summary(text, 20)
+    assert summary == "caf" + E_ACUTE * 8 + "…"
+    assert_cut_in_whole_clusters(text, summary, 20)
+
+
+def test_truncate_summary_cuts_cjk_between_characters() -> None:
+    text = "日本語の文章には単語の間に空白がありません。" * 3
+    summary = truncate_summary(text, 20)
+    assert summary == text[:19] + "…"
+
+
+def test_truncate_summary_cuts_hangul_and_devanagari_between_syllables() -> None:
+    hangul = "다람쥐 헌 쳇바퀴에 타고파 " * 5  # precomposed, with spaces
+    assert truncate_summary(hangul, 20) == "다람쥐 헌 쳇바퀴에 타고파 다람쥐…"
+    assert truncate_summary(GAK_JAMO * 10, 20) == GAK_JAMO * 6 + "…"  # 3 jamo a syllable
+    hindi = "क्षत्रिय" * 10  # conjuncts and vowel signs, no spaces
+    summary = truncate_summary(hindi, 20)
+    assert_cut_in_whole_clusters(hindi, summary, 20)
+    assert summary == "क्षत्रिय" * 2 + KSSA + "…"  # not "…त्" nor "…त्रि" without room
+
+
+def test_truncate_summary_drops_punctuation_and_spaces_before_the_ellipsis() -> None:
+    assert truncate_summary("One two three, four five six", 16) == "One two three…"
+    assert truncate_summary("One two three. Four five six", 16) == "One two three…"
+    assert truncate_summary("One two — (three four five", 15) == "One two…"
+    assert truncate_summary("日本語です。次の文はとても長いです", 7) == "日本語です…"
+    assert truncate_summary("Wait for it… and more", 13) == "Wait for it…"
+
+
+def test_truncate_summary_keeps_closing_brackets_and_quotes() -> None:
+    assert truncate_summary("He said (quietly) that it was", 20) == "He said (quietly)…"
+    assert truncate_summary("She wrote “yes” and went home", 18) == "She wrote “yes”…"
+
+
+def test_truncate_summary_keeps_punctuation_joined_to_an_emoji() -> None:
+    # ‼ is punctuation and an emoji: after a ZWJ it is part of the emoji's cluster (GB11).
+    joined = "\U0001f600\u200d\u203c"
+    text = "x" * 10 + joined + "y" * 20
+    assert truncate_summary(text, 14) == "x" * 10 + joined + "…"
+
+
+# Characters that join or break in every way UAX #29 knows, mixed with anything at all.
+_TRICKY = st.sampled_from(
+    [FAMILY, FLAG_ES, "\U0001f1ea", THUMBS_MEDIUM, "\U0001f3fd", "\u200d", "\u0301", "\u094d",
+     "\u0915", "\u0937", "\u093f", "\u1100", "\u1161", "\u11a8", "\uac00", "\r\n", "\r", "\n",
+     "\u0600", "\u0e33", "\u203c", " ", ",", ".", "。", "(", "”", "a", "日"]
+)  # fmt: skip
+_TEXT = st.lists(_TRICKY | st.characters(codec="utf-8"), max_size=80).map("".join)
+
+
+@given(_TEXT, st.integers(min_value=0, max_value=90))
+def test_grapheme_boundaries_are_those_of_plain_segmentation(text: str, endpos: int) -> None:
+    ends = [0]
+    for cluster in clusters(text):
+        ends.append(ends[-1] + len(cluster))
+    # A boundary is certain only with the character after it inside the window.
+    exact = [end for end in ends if end == 0 or end < min(endpos, len(text))]
+    assert grapheme_boundaries(text, endpos) == exact
+
+
+@given(_TEXT, st.integers(min_value=1, max_value=90))
+def test_truncate_summary_is_the_text_or_a_prefix_in_whole_clusters(text: str, limit: int) -> None:
+    summary = truncate_summary(text, limit)
+    if len(text) <= limit:
+        assert summary == text
+        return
+    assert_cut_in_whole_clusters(text, summary, limit)
+    kept = clusters(summary[:-1])
+    assert not kept or not (kept[-1].isspace() or kept[-1] in ",.;:!?。、-—(“…"), kept[-1]
+
+
+@given(st.lists(st.sampled_from(["word", "a", "longerword", "x" * 15]), min_size=1).map(" ".join),
+       st.integers(min_value=10, max_value=60))  # fmt: skip
+def test_truncate_summary_of_spaced_words_ends_on_a_whole_word(text: str, limit: int) -> None:
+    summary = truncate_summary(text, limit)
+    words = text.split(" ")
+    if summary != text:
+        kept = summary[:-1].split(" ")
+        cut_hard = kept[-1] not in words
+        # Only a last space in the first half (the rule) lets a word be cut.
+        assert not cut_hard or text.rfind(" ", 0, limit) <= limit // 2

@@ -29,7 +29,7 @@ from feedsvc.normalize import (
     clean_text,
     collapse_whitespace,
     sanitize_html,
-    truncate_words,
+    truncate_summary,
 )
 from feedsvc.normalize.slug import unique_labels
 from feedsvc.normalize.text import sanitized_html_to_text
@@ -165,7 +165,7 @@ def _summary(given: str, content_html: str, limit: int) -> str:
     text = collapse_whitespace(clean_text(given))
     if not text:
         text = collapse_whitespace(clean_text(sanitized_html_to_text(content_html, 2 * limit)))
-    return truncate_words(text, limit)
+    return truncate_summary(text, limit)
 
 
 def _lang(tag: str | None) -> str | None:

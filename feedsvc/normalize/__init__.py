@@ -17,7 +17,7 @@ from feedsvc.normalize.text import (
     collapse_whitespace,
     html_to_text,
     plain_text,
-    truncate_words,
+    truncate_summary,
 )
 
 __all__ = [
@@ -36,5 +36,5 @@ __all__ = [
     "post_id",
     "sanitize_html",
     "slugify",
-    "truncate_words",
+    "truncate_summary",
 ]

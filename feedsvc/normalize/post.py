@@ -24,7 +24,7 @@ from feedsvc.normalize.text import (
     collapse_whitespace,
     plain_text,
     sanitized_html_to_text,
-    truncate_words,
+    truncate_summary,
 )
 
 # Jekyll's file naming, "2017-06-09-hello-world.md": the date is not part of the slug.
@@ -182,13 +182,13 @@ def _read_tags(front: FrontMatter) -> tuple[str, ...]:
 
 
 def _read_summary(front: FrontMatter, content_html: str, limit: int) -> str:
-    """The given summary as plain text, else the body's text cut at a word boundary."""
+    """The given summary as plain text, else the body's text cut at a word or grapheme boundary."""
     given = front.string("summary")
     if given is not None and (summary := plain_text(given)):
         return summary
     # Twice the limit in text is plenty to cut from, whatever whitespace collapses away.
     text = sanitized_html_to_text(content_html, enough=2 * limit)
-    return truncate_words(collapse_whitespace(clean_text(text)), limit)
+    return truncate_summary(collapse_whitespace(clean_text(text)), limit)
 
 
 def _read_translation_key(front: FrontMatter) -> str | None:

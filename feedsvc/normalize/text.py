@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import html as html_module
 import re
+from bisect import bisect_left
 from html.parser import HTMLParser
+
+import regex
 
 # XML 1.0 §2.2 Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 # Everything outside it goes: C0 controls but tab/LF/CR, lone surrogates, U+FFFE and U+FFFF.
@@ -117,14 +120,68 @@ def plain_text(s: str, enough: int | None = None) -> str:
     return collapse_whitespace(clean_text(html_to_text(s, enough)))
 
 
-def truncate_words(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, ending in "…"."""
+# Summaries: cut at a word boundary, else a grapheme cluster boundary (Unicode UAX #29), so a
+# cut never splits what a reader sees as one character: an emoji ZWJ sequence (👨‍👩‍👧‍👦), a flag's
+# two regional indicators (🇪🇸), a skin-tone modifier (👍🏽), a letter and its combining marks
+# (e + U+0301), a Hangul syllable in jamo, a Devanagari conjunct (क्ष). ``regex``'s ``\X`` is
+# UAX #29's extended grapheme cluster, kept current with each Unicode release.
+#
+# Segmenting 280 characters with ``\X`` alone costs ~25 µs, on every post. Most text is runs of
+# characters of Grapheme_Cluster_Break=Other, and between two of those UAX #29 always breaks
+# (GB999: the rules that join such a character to what precedes it, GB9c and GB11, need a
+# Linker, Extend or ZWJ right before it). So such a run is taken whole, and every position
+# inside it is a boundary (~5 µs).
+_LONE = r"\p{Grapheme_Cluster_Break=Other}"
+# Clusters wholly before ``endpos``: each must be followed by a character inside the window,
+# because what comes after a cluster can still join it (a combining mark, a ZWJ).
+_CLUSTERS = regex.compile(rf"(?:(?P<lone>{_LONE}+)(?={_LONE})|(?P<cluster>\X)(?=.))*", regex.DOTALL)
+# What a summary never ends in before its ellipsis: spaces, sentence and clause punctuation of
+# every script (Terminal_Punctuation: . , ; : ! ? 。 、 । …), dashes, opening brackets and
+# quotes, and an ellipsis of its own. Closing brackets and quotes stay: they end a word.
+_TRAILING = regex.compile(r"[\s\p{Terminal_Punctuation}\p{Pd}\p{Ps}\p{Pi}\u2025\u2026]")
+_LAST_SPACE = regex.compile(r"\s", regex.REVERSE)
+_ELLIPSIS = "…"
+
+
+def grapheme_boundaries(text: str, endpos: int) -> list[int]:
+    """Every grapheme cluster boundary of ``text`` before index ``endpos``, ascending, 0 first
+    (UAX #29 extended grapheme clusters). Exact for ``text`` as a whole: a position whose
+    cluster could still go on past ``endpos`` is not listed."""
+    match = _CLUSTERS.match(text, 0, endpos)
+    assert match is not None  # the pattern matches the empty string
+    ends = [0]
+    for start, end in match.spans("lone"):
+        ends.extend(range(start + 1, end + 1))
+    ends.extend(end for _, end in match.spans("cluster"))
+    ends.sort()
+    return ends
+
+
+def truncate_summary(text: str, limit: int) -> str:
+    """``text`` when it has at most ``limit`` characters, else a prefix of it in whole grapheme
+    clusters followed by "…", at most ``limit`` characters in all (docs/config.md
+    ``feeds.summary_length``).
+
+    As WordPress's wp_trim_words and Hugo's summaries: the cut is at the last space when one
+    is in the second half of the allowed length, else (CJK or Thai text without spaces, one
+    long word or URL) at the last grapheme cluster boundary that fits. Spaces and punctuation
+    the cut leaves at the end go before the ellipsis is added.
+    """
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
-    # Unless the cut already falls between words, go back to the last space when that keeps
-    # most of the text; a single huge word is cut hard.
-    space = cut.rfind(" ")
-    if not text[len(cut)].isspace() and space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-–—") + "…"
+    boundaries = grapheme_boundaries(text, limit)  # all below limit: one character for "…"
+    last = len(boundaries) - 1
+    end = boundaries[last] + 1
+    while space := _LAST_SPACE.search(text, limit // 2 + 1, end):
+        at = bisect_left(boundaries, space.start())
+        if boundaries[at] == space.start():  # else it hangs on a Prepend or a CR (GB9b, GB3)
+            last = at
+            break
+        end = space.start()
+    # Drop whole clusters of spaces and punctuation from the end: a mark or a ZWJ after one
+    # makes a cluster that is not, and it stays.
+    while last > 0 and all(
+        _TRAILING.match(c) for c in text[boundaries[last - 1] : boundaries[last]]
+    ):
+        last -= 1
+    return text[: boundaries[last]] + _ELLIPSIS
