@@ -1,228 +1,36 @@
-"""The wordpress source against a local server that answers like the WordPress REST API.
-
-The fake follows the REST API Handbook: ``/wp-json/wp/v2/posts`` pages of at most 100 posts
-with ``X-WP-Total`` and ``X-WP-TotalPages``, ``_embed`` data (``author``, ``wp:term``,
-``wp:featuredmedia``), ``*_gmt`` dates, rendered titles with entities, a 400
-``rest_post_invalid_page_number`` past the last page, a 401 ``rest_not_logged_in`` for a
-private site without application-password credentials, and Polylang/WPML fields.
-"""
+"""The wordpress source against a local server that answers like the WordPress REST API
+(tests/wp_support.py); posts without ``_embedded`` are in tests/test_source_wp_lookups.py."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from server_support import SEEN
-from source_support import (
-    by_title,
-    normalize,
+from source_support import by_title, normalize
+from wp_support import (
+    PASSWORD,
+    USER,
+    FakeWordPress,
+    many_posts,
+    rich_post,
+    source_for,
+    start,
+    wp_error,
+    wp_post,
 )
 
-from feedsvc.config import SourceConfig
 from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Image, Severity
 from feedsvc.remote.fetch import Fetcher, FetchPolicy
 from feedsvc.sources import SOURCE_TYPES, read_remote_source
 from feedsvc.sources.wordpress import api_url, read_wordpress
-
-USER = "feedsvc"
-PASSWORD = "abcd EFGH 1234 ijkl MNOP 6789"  # an application password, as WordPress shows it
-
-
-# --- a WordPress, as the REST API answers -------------------------------------------------
-
-
-def wp_post(
-    wp_id: int,
-    *,
-    title: str | None = None,
-    status: str = "publish",
-    date_gmt: str = "2020-01-15T12:00:00",
-    modified_gmt: str | None = None,
-    categories: tuple[str, ...] = ("News",),
-    tags: tuple[str, ...] = (),
-    media: dict[str, Any] | None = None,
-    excerpt: str | None = None,
-    content: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """A post of ``GET /wp/v2/posts?_embed`` in the "view" context."""
-    terms = [
-        [_term(i, name, "category") for i, name in enumerate(categories, start=1)],
-        [_term(100 + i, name, "post_tag") for i, name in enumerate(tags, start=1)],
-    ]
-    embedded: dict[str, Any] = {
-        "author": [
-            {
-                "id": 2,
-                "name": "Ana P&eacute;rez",
-                "url": "",
-                "description": "",
-                "link": "https://wp.example/author/ana/",
-                "slug": "ana",
-                "avatar_urls": {"24": "https://secure.gravatar.com/avatar/x?s=24"},
-            }
-        ],
-        "wp:term": terms,
-    }
-    if media is not None:
-        embedded["wp:featuredmedia"] = [media]
-    post = {
-        "id": wp_id,
-        # The local time of a site at UTC-5, without an offset: never to be used.
-        "date": "2020-01-15T07:00:00",
-        "date_gmt": date_gmt,
-        "guid": {"rendered": f"https://wp.example/?p={wp_id}"},
-        "modified": "2020-01-15T07:00:00",
-        "modified_gmt": modified_gmt or date_gmt,
-        "slug": f"post-{wp_id}",
-        "status": status,
-        "type": "post",
-        "link": f"https://wp.example/2020/01/post-{wp_id}/",
-        "title": {"rendered": title or f"Post {wp_id}"},
-        "content": {"rendered": content or f"<p>Body of post {wp_id}.</p>\n", "protected": False},
-        "excerpt": {
-            "rendered": excerpt or f"<p>Body of post {wp_id}. [&hellip;]</p>\n",
-            "protected": False,
-        },
-        "author": 2,
-        "featured_media": media["id"] if media else 0,
-        "comment_status": "open",
-        "sticky": False,
-        "format": "standard",
-        "categories": [t["id"] for t in terms[0]],
-        "tags": [t["id"] for t in terms[1]],
-        "_links": {"self": [{"href": f"https://wp.example/wp-json/wp/v2/posts/{wp_id}"}]},
-        "_embedded": embedded,
-    }
-    post.update(extra)
-    return post
-
-
-def _term(term_id: int, name: str, taxonomy: str) -> dict[str, Any]:
-    slug = name.lower().replace(" ", "-")
-    return {
-        "id": term_id,
-        "link": f"https://wp.example/{taxonomy}/{slug}/",
-        "name": name,
-        "slug": slug,
-        "taxonomy": taxonomy,
-    }
-
-
-def wp_error(code: str, message: str, status: int) -> web.Response:
-    """A WP_Error as the REST API serializes it."""
-    body = {"code": code, "message": message, "data": {"status": status}}
-    return web.json_response(body, status=status)
-
-
-@dataclass
-class FakeWordPress:
-    """``GET /wp-json/wp/v2/posts``: pages, ETags (as a caching proxy adds them), auth."""
-
-    posts: list[dict[str, Any]]
-    credentials: tuple[str, str] | None = None  # a private site: every request needs them
-    total_pages_header: bool = True
-    etags: bool = False
-    fail_with: int | None = None
-    requests: list[dict[str, str]] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(dict(request.query))
-        if self.fail_with:
-            return wp_error("internal_server_error", "There has been a critical error.", 500)
-        if self.credentials is not None:
-            user, password = self.credentials
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            if "Authorization" not in request.headers:
-                return wp_error("rest_not_logged_in", "You are not currently logged in.", 401)
-            if request.headers["Authorization"] != f"Basic {token}":
-                return wp_error("incorrect_password", "The password is incorrect.", 401)
-        per_page = int(request.query.get("per_page", "10"))
-        page = int(request.query.get("page", "1"))
-        # Like a WordPress that returns whatever it is asked for (a plugin, or credentials
-        # with status=any): the reader must still drop what is not published.
-        ordered = sorted(self.posts, key=lambda p: p["id"])
-        pages = max(1, math.ceil(len(ordered) / per_page))
-        if page > pages:
-            message = "The page number requested is larger than the number of pages available."
-            return wp_error("rest_post_invalid_page_number", message, 400)
-        body = json.dumps(ordered[(page - 1) * per_page : page * per_page]).encode()
-        headers = {"X-WP-Total": str(len(ordered))}
-        if self.total_pages_header:
-            headers["X-WP-TotalPages"] = str(pages)
-        if self.etags:
-            headers["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
-            if request.headers.get("If-None-Match") == headers["ETag"]:
-                return web.Response(status=304, headers=headers)
-        return web.Response(
-            body=body, content_type="application/json", charset="UTF-8", headers=headers
-        )
-
-
-async def start(serve, wordpress: FakeWordPress) -> TestServer:
-    return await serve({"/wp-json/wp/v2/posts": wordpress.handle})
-
-
-def source_for(server: TestServer, **extra: Any) -> SourceConfig:
-    return SourceConfig(type="wordpress", name="wp", url=str(server.make_url("/")), **extra)
-
-
-MEDIA = {
-    "id": 77,
-    "date": "2017-06-01T10:00:00",
-    "slug": "rally",
-    "type": "attachment",
-    "link": "https://wp.example/rally/",
-    "title": {"rendered": "rally"},
-    "author": 2,
-    "caption": {"rendered": "<p>The rally</p>\n"},
-    "alt_text": "People marching with banners",
-    "media_type": "image",
-    "mime_type": "image/jpeg",
-    "media_details": {
-        "width": 1200,
-        "height": 800,
-        "filesize": 183004,
-        "file": "2017/06/rally.jpg",
-        "sizes": {},
-    },
-    "source_url": "https://wp.example/wp-content/uploads/2017/06/rally.jpg",
-}
-
-
-def rich_post() -> dict[str, Any]:
-    return wp_post(
-        7,
-        title="Children&#8217;s Rights &amp; Duties",
-        date_gmt="2017-06-09T14:30:00",
-        modified_gmt="2017-06-10T08:00:00",
-        categories=("Children &amp; Youth", "Labor Trafficking"),
-        tags=("advocacy", "un"),
-        media=MEDIA,
-        excerpt=(
-            '<p>Every child has rights. [&hellip;] <a href="https://wp.example/x/" '
-            'class="more-link">Continue reading<span class="screen-reader-text"> '
-            "&#8220;Children&#8217;s Rights&#8221;</span></a></p>\n"
-        ),
-        content='<p>Every child has rights. <img src="/wp-content/uploads/a.png" alt=""></p>',
-        guid={"rendered": "https://wp.example/?post_type=post&#038;p=7"},
-    )
-
-
-def many_posts(count: int, first_id: int = 1000) -> list[dict[str, Any]]:
-    return [wp_post(first_id + i) for i in range(count)]
-
 
 # --- reading ------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from factories import make_ctx, make_feed
 from lxml import etree
 from schemas import validate_jsonfeed
 from source_support import normalize
-from test_source_wordpress import FakeWordPress, source_for, start, wp_post
+from wp_support import FakeWordPress, source_for, start, wp_post
 
 from feedsvc.render import render_atom, render_json, render_rss
 from feedsvc.sources.wordpress import read_wordpress

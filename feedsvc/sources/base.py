@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.model import Problem, RawPost
@@ -19,11 +19,15 @@ class SourceResult:
 
     ``validators`` are what a remote source's server gave for each URL read (RFC 9110 §8.8),
     keyed by URL; passing this result back as ``previous`` makes the next read conditional.
+    ``lookups`` are what a source read besides its posts, keyed by URL too (a WordPress
+    site's terms and featured images: sources/wp_lookups.py), so that a 304 for that URL
+    reuses it and a lookup that fails keeps it as its last good.
     """
 
     posts: tuple[RawPost, ...]
     problems: tuple[Problem, ...]
     validators: Mapping[str, Validators] = field(default_factory=dict)
+    lookups: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # One read of a local source, synchronously (in a thread), within the limits of [posts].

@@ -29,7 +29,9 @@ site's rules (sanitizing, absolute URLs, language tags, summaries) to it as to a
   body ← ``content.rendered``; ``summary`` ← ``excerpt.rendered`` as
   text, without the "[…]" and "Continue reading" tails themes add; ``url`` ← ``link``;
 - categories, tags, authors and the featured image from ``_embedded`` (REST API Handbook,
-  "Linking and Embedding"): ``wp:term`` by taxonomy, ``author``, ``wp:featuredmedia``;
+  "Linking and Embedding"): ``wp:term`` by taxonomy, ``author``, ``wp:featuredmedia``; a
+  post without them (plugins and caches strip ``_embedded``) has its ``categories``,
+  ``tags``, ``featured_media`` and ``author`` ids looked up (wp_lookups.py);
 - Polylang (``lang``, ``translations``) and WPML REST API (``wpml_current_locale``,
   ``wpml_translations``) fields give the language and a translation key shared by a group.
 
@@ -57,9 +59,16 @@ from feedsvc.remote.loose import as_str, dict_at, list_at, value_at
 from feedsvc.sources.base import SourceResult, SourceType
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
 from feedsvc.sources.shared_guids import distinct_translation_ids
+from feedsvc.sources.wp_api import (
+    PER_PAGE,
+    author_of,
+    error_code,
+    image_of,
+    total_pages,
+)
+from feedsvc.sources.wp_lookups import PENDING, Api, pending_ids, resolve
 
 API_PATH = "/wp-json/wp/v2/posts"
-PER_PAGE = 100  # the REST API's maximum
 # A guard against a server that never says it is done: 100,000 posts.
 MAX_PAGES = 1000
 _PAST_LAST_PAGE = "rest_post_invalid_page_number"
@@ -89,7 +98,8 @@ async def read_wordpress(
     """Every published post of the site at ``source.url``, page by page.
 
     Each page's request is conditional on the validators ``previous`` holds for it; a page
-    answered 304 keeps its posts (and problems) from ``previous``. When every page is 304,
+    answered 304 keeps its posts (and problems) from ``previous``. When that gives what
+    ``previous`` holds, with every lookup of ids answered the same (wp_lookups.py),
     ``previous`` itself is returned.
     """
     api = api_url(source.url)
@@ -99,8 +109,7 @@ async def read_wordpress(
     problems: list[Problem] = []
     validators: dict[str, Validators] = {}
     seen: set[str] = set()
-    all_not_modified = True
-    total_pages: int | None = None
+    pages: int | None = None
     page = 1
     while True:
         url = page_url(api, page)
@@ -111,12 +120,11 @@ async def read_wordpress(
             validators[url] = result.validators
             empty = False
         elif result.status == 200:
-            all_not_modified = False
             items = _items(source, result)
             page_posts, page_problems = _read_page(items, url, source)
             validators.update(kept_validators(url, result))
             empty = not items
-        elif page > 1 and _error_code(result) == _PAST_LAST_PAGE:
+        elif page > 1 and error_code(result) == _PAST_LAST_PAGE:
             break  # fewer pages than the last count said: posts were deleted meanwhile
         else:
             raise _status_error(source, result)
@@ -124,18 +132,24 @@ async def read_wordpress(
         posts.extend(p for p in page_posts if p.key not in seen)
         seen.update(p.key for p in page_posts)
         problems.extend(page_problems)
-        total_pages = _total_pages(result) or total_pages
-        if empty or (total_pages is not None and page >= total_pages):
+        pages = total_pages(result) or pages
+        if empty or (pages is not None and page >= pages):
             break
         if page >= MAX_PAGES:
             message = f"stopped after {MAX_PAGES} pages of {PER_PAGE} posts"
             problems.append(Problem(api, 1, message, Severity.WARNING))
             break
         page += 1
-    if previous is not None and all_not_modified and set(validators) == set(sent_validators):
-        return previous
-    posts = distinct_translation_ids(posts, source.name)
-    return SourceResult(tuple(posts), tuple(problems), validators)
+    lookups = await resolve(posts, Api(fetcher, api.removesuffix("/posts"), headers), previous)
+    posts = distinct_translation_ids(lookups.posts, source.name)
+    result = SourceResult(
+        tuple(posts),
+        (*problems, *lookups.problems),
+        {**validators, **lookups.validators},
+        lookups.found,
+    )
+    # Unchanged: the posts kept from 304 pages are previous's own objects, so this is quick.
+    return previous if result == previous else result
 
 
 def _authorization(source: SourceConfig) -> dict[str, str]:
@@ -177,6 +191,7 @@ def _read_page(
         adapted = post_to_raw_post(item, source, item_path(url, index), index)
         if isinstance(adapted, RawPost):
             posts.append(adapted)
+            problems.extend(_bad_ids(item, adapted.path, index))
             if not as_str(item.get("date_gmt")).strip():
                 message = (
                     f"post {item['id']} has no date_gmt: its date {adapted.meta['date']} is read "
@@ -220,6 +235,9 @@ def post_to_raw_post(
         "categories": _terms(embedded, "category"),
         "tags": _terms(embedded, "post_tag"),
     }
+    pending, _ = pending_ids(item, embedded)
+    if pending:
+        meta[PENDING] = pending  # looked up once every page is read (wp_lookups.py)
     lang = as_str(item.get("lang")).strip() or as_str(item.get("wpml_current_locale")).strip()
     optional = {
         "id": _guid(item),
@@ -228,7 +246,7 @@ def post_to_raw_post(
         "slug": as_str(item.get("slug")).strip(),
         "summary": _excerpt_text(_rendered(item, "excerpt")),
         "authors": _authors(embedded),
-        "image": _image(embedded),
+        "image": _embedded_image(embedded),
         "lang": lang,
         "translation_key": _translation_key(item, wp_id, source),
     }
@@ -278,34 +296,22 @@ def _terms(embedded: dict[str, Any], taxonomy: str) -> list[str]:
 
 
 def _authors(embedded: dict[str, Any]) -> list[dict[str, str]]:
-    """Embedded users (an error object stands in for one the API will not show)."""
-    authors = []
-    for user in list_at(embedded, "author"):
-        name = as_str(value_at(user, "name")).strip()
-        if name:
-            link = _http_url(value_at(user, "link"))
-            authors.append({"name": name, "url": link} if link else {"name": name})
-    return authors
+    return [author for author in map(author_of, list_at(embedded, "author")) if author]
 
 
-def _image(embedded: dict[str, Any]) -> dict[str, Any] | None:
-    """The featured image with what is known of it (``filesize`` exists since WordPress 6.0)."""
+def _embedded_image(embedded: dict[str, Any]) -> dict[str, Any] | None:
     media = list_at(embedded, "wp:featuredmedia")
-    first = media[0] if media and isinstance(media[0], dict) else {}
-    url = _http_url(first.get("source_url"))
-    mime_type = as_str(first.get("mime_type")).strip()
-    if not url or (mime_type and not mime_type.startswith("image/")):
-        return None
-    details = dict_at(first, "media_details")
-    image: dict[str, Any] = {
-        "url": url,
-        "type": mime_type,
-        "width": _size(details.get("width")),
-        "height": _size(details.get("height")),
-        "length": _size(details.get("filesize")),
-        "alt": as_str(first.get("alt_text")).strip(),
-    }
-    return {k: v for k, v in image.items() if v}
+    return image_of(media[0]) if media else None
+
+
+def _bad_ids(item: dict[str, Any], path: str, index: int) -> list[Problem]:
+    """A warning for values where a post without ``_embedded`` should name ids."""
+    _, bad = pending_ids(item, dict_at(item, "_embedded"))
+    if not bad:
+        return []
+    shown = ", ".join(json.dumps(value)[:40] for value in bad[:5])
+    message = f"post {item['id']}: values that are not ids left out of its terms or image: {shown}"
+    return [Problem(path, index, message, Severity.WARNING)]
 
 
 def _translation_key(item: dict[str, Any], wp_id: int, source: SourceConfig) -> str | None:
@@ -325,22 +331,8 @@ def _translation_key(item: dict[str, Any], wp_id: int, source: SourceConfig) -> 
     return f"wp:{source.name}:{min(group)}" if len(group) > 1 else None
 
 
-def _total_pages(result: FetchResult) -> int | None:
-    value = result.headers.get("x-wp-totalpages", "").strip()
-    return int(value) if value.isascii() and value.isdigit() else None
-
-
-def _error_code(result: FetchResult) -> str:
-    """The ``code`` of a WP_Error response body: ``{"code": …, "message": …, "data": …}``."""
-    try:
-        body = json.loads(result.body)
-    except (ValueError, RecursionError):
-        return ""
-    return as_str(value_at(body, "code")).strip()
-
-
 def _status_error(source: SourceConfig, result: FetchResult) -> SourceError:
-    code = _error_code(result)
+    code = error_code(result)
     if result.status in (401, 403) and not source.username:
         detail = "the API needs credentials: set username and password_env"
     elif result.status in (401, 403):
@@ -360,15 +352,6 @@ def _status_error(source: SourceConfig, result: FetchResult) -> SourceError:
 def _rendered(item: dict[str, Any], key: str) -> str:
     """``title``, ``content``, ``excerpt`` and ``guid`` are objects with a ``rendered`` string."""
     return as_str(value_at(dict_at(item, key), "rendered"))
-
-
-def _http_url(value: Any) -> str | None:
-    text = as_str(value).strip()
-    return text if text.lower().startswith(("http://", "https://")) else None
-
-
-def _size(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _post_id(value: Any) -> int | None:

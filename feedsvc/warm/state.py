@@ -8,7 +8,8 @@ changed. So the snapshot keeps what those three steps remember between rebuilds:
   inode) and RawPost, and when it last walked (feedsvc.sources.folder);
 - the ``NormalizeCache``: each RawPost and what normalizing it gave (feedsvc.normalize.cache);
 - each source's last good result (its posts, problems and, for a remote source, the
-  validators that make its next read conditional) and last error;
+  validators that make its next read conditional and what it looked up besides its posts)
+  and last error;
 - the partners' posts the last build merged (aggregator mode).
 
 The feeds themselves are not stored: grouping the restored posts gives them again in a few
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -51,6 +53,7 @@ class ResultRecord(msgspec.Struct, forbid_unknown_fields=True):
     posts: list[str]  # RawPost paths, in the source's order
     problems: list[Problem]
     validators: dict[str, Validators]
+    lookups: dict[str, dict[str, Any]] = {}
 
 
 class SourceRecord(_Record, tag="source"):
@@ -122,6 +125,7 @@ def encode_state(state: WarmState) -> Iterator[bytes]:
                     [ref(raw) for raw in result.posts],
                     list(result.problems),
                     dict(result.validators),
+                    dict(result.lookups),
                 ),
                 error=source_state.error,
                 last_success=source_state.last_success,
@@ -194,6 +198,7 @@ def decode_state(lines: Iterable[bytes], where: str) -> WarmState:
                     tuple(raw(path) for path in kept.posts),
                     tuple(kept.problems),
                     kept.validators,
+                    kept.lookups,
                 ),
                 record.error,
                 record.last_success,
