@@ -142,14 +142,14 @@ async def read_wordpress(
         page += 1
     lookups = await resolve(posts, Api(fetcher, api.removesuffix("/posts"), headers), previous)
     posts = distinct_translation_ids(lookups.posts, source.name)
-    result = SourceResult(
+    read = SourceResult(
         tuple(posts),
         (*problems, *lookups.problems),
         {**validators, **lookups.validators},
         lookups.found,
     )
     # Unchanged: the posts kept from 304 pages are previous's own objects, so this is quick.
-    return previous if result == previous else result
+    return previous if previous is not None and read == previous else read
 
 
 def _authorization(source: SourceConfig) -> dict[str, str]:

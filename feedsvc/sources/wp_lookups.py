@@ -166,21 +166,23 @@ async def resolve(posts: Sequence[RawPost], api: Api, previous: SourceResult | N
         lookups.posts = list(posts)
         return lookups
     taxonomies = [t for t in TAXONOMIES if any(t.field in w for w in wanted)]
-    reads = await asyncio.gather(
-        *(_read_terms(api, taxonomy, previous) for taxonomy in taxonomies),
-        *(
-            _read_linked(
-                api, linked, [w[linked.field] for w in wanted if linked.field in w], previous
+    term_reads, linked_reads = await asyncio.gather(
+        asyncio.gather(*(_read_terms(api, taxonomy, previous) for taxonomy in taxonomies)),
+        asyncio.gather(
+            *(
+                _read_linked(
+                    api, linked, [w[linked.field] for w in wanted if linked.field in w], previous
+                )
+                for linked in LINKED
             )
-            for linked in LINKED
         ),
     )
     names: dict[str, dict[int, str] | None] = {}
-    for taxonomy, (read, taxonomy_names) in zip(taxonomies, reads, strict=False):
+    for taxonomy, (read, taxonomy_names) in zip(taxonomies, term_reads, strict=True):
         lookups.merge(read)
         names[taxonomy.field] = taxonomy_names
     values: dict[str, dict[int, dict[str, Any] | None]] = {}
-    for linked, (read, linked_values) in zip(LINKED, reads[len(taxonomies) :], strict=True):
+    for linked, (read, linked_values) in zip(LINKED, linked_reads, strict=True):
         lookups.merge(read)
         values[linked.field] = linked_values
     unknown: dict[str, set[int]] = {t.field: set() for t in taxonomies}
