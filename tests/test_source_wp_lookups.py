@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from live_support import ManualSleep
 from server_support import SEEN
 from source_support import by_title, normalize, site_config
 from wp_support import (
@@ -28,6 +29,7 @@ from wp_support import (
 )
 
 from feedsvc.config import Config
+from feedsvc.live import Publisher
 from feedsvc.model import Severity
 from feedsvc.pipeline import SourceState, all_feeds, normalize_sources, read_sources, render_site
 from feedsvc.remote.fetch import Fetcher, FetchPolicy
@@ -221,6 +223,7 @@ def failing_fetcher(mode: int | str) -> Fetcher:
 FAILURES = [
     (500, "HTTP 500 (internal_server_error)"),
     ("not json", "not JSON"),
+    ("object", "not a JSON array of terms"),
     (401, "HTTP 401 (rest_forbidden): not public"),
     ("hang", "no complete response within 0.3 s"),
     ("huge", "100000"),
@@ -309,6 +312,41 @@ async def test_the_failing_url_is_on_status_and_the_posts_are_served(
     assert len(feed["items"]) == 4
 
 
+async def test_a_running_service_keeps_the_last_good_terms_until_the_endpoint_recovers(
+    serve, tmp_path
+) -> None:
+    wordpress = FakeWordPress(site_posts(), embedded=False, etags=True)
+    server = await start(serve, wordpress)
+    source = {"type": "wordpress", "url": str(server.make_url("/")), "interval": "1m"}
+    sleep = ManualSleep()
+    publisher = Publisher(site_config(tmp_path, [source]), workers=1, sleep=sleep)
+    await publisher.build_async()
+    await publisher.start()
+    try:
+
+        def categories_of_post_8() -> list[str]:
+            body = publisher.ref.current.resources["/feed.json"].identity.body
+            item = next(i for i in json.loads(body)["items"] if i["url"].endswith("post-8/"))
+            return item["tags"]
+
+        assert categories_of_post_8() == ["News", "Term 0249", "un"]
+        wordpress.broken["categories"] = 500
+        await sleep.tick()
+        [problem] = publisher.status().skipped
+        assert "/wp-json/wp/v2/categories?" in problem.path
+        assert "the last good terms are kept" in problem.message
+        assert categories_of_post_8() == ["News", "Term 0249", "un"]
+
+        del wordpress.broken["categories"]
+        renamed = next(t for t in wordpress._terms("category") if t["name"] == "News")
+        renamed["name"] = "Latest News"
+        await sleep.tick()
+        assert publisher.status().skipped == ()
+        assert categories_of_post_8() == ["Latest News", "Term 0249", "un"]
+    finally:
+        await publisher.stop()
+
+
 async def test_deleted_terms_and_media_are_left_out_with_a_warning(serve, fetcher, config) -> None:
     gone = term_id("Term 0249", "category")
     wordpress = FakeWordPress(site_posts(), embedded=False, deleted={gone, 77})
@@ -325,6 +363,20 @@ async def test_deleted_terms_and_media_are_left_out_with_a_warning(serve, fetche
     assert [c.label for c in post.categories] == ["News"]
     assert post.image is None
     assert by_title(normalized.posts)["Post 9"].image is not None
+
+
+async def test_terms_without_an_id_or_a_name_are_skipped_with_a_warning(
+    serve, fetcher, config
+) -> None:
+    broken = [{**term("No id", "category"), "id": 0}, {**term("x", "category"), "name": None}]
+    wordpress = FakeWordPress(site_posts(), embedded=False, extra_terms=broken)
+    server = await start(serve, wordpress)
+    result = await read_wordpress(source_for(server), fetcher)
+    [warning] = result.problems
+    assert warning.severity is Severity.WARNING and "/wp-json/wp/v2/categories?" in warning.path
+    assert "2 category terms without a numeric id or a name skipped" in warning.message
+    titles = by_title(normalize(result, config).posts)
+    assert [c.label for c in titles["Post 8"].categories] == ["News", "Term 0249"]
 
 
 async def test_values_that_are_not_ids_are_skipped_with_a_warning(serve, fetcher, config) -> None:

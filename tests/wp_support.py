@@ -134,7 +134,8 @@ class FakeWordPress:
     the term and media endpoints a post without ``_embedded`` needs.
 
     ``broken`` makes a lookup endpoint ("categories", "tags", "media", "users") fail: an
-    HTTP status, ``"not json"``, ``"hang"`` (never answers) or ``"huge"`` (a body of 1 MB).
+    HTTP status, ``"not json"``, ``"object"`` (JSON but no array), ``"hang"`` (never
+    answers) or ``"huge"`` (a body of 1 MB).
     """
 
     posts: list[dict[str, Any]]
@@ -232,6 +233,8 @@ class FakeWordPress:
         if mode == "hang":
             await self.released.wait()  # set when the test ends; the fetcher gives up first
             return wp_error("rest_gone", "Too late.", 503)
+        if mode == "object":  # JSON, but not the collection's array
+            return web.json_response({"code": "plugin_said_no"})
         if mode == "not json":
             return web.Response(text="<!doctype html><p>Cached page</p>", content_type="text/html")
         if mode == "huge":
