@@ -87,6 +87,7 @@ class Linked:
     """An object a post names by one id and that is looked up by its own URL."""
 
     field: str  # the post's field: "featured_media"
+    embedded: str  # its key in ``_embedded``: "wp:featuredmedia"
     path: str  # the collection: "media" (``/wp/v2/media/{id}``)
     fields: str  # what to ask for (``_fields``)
     label: str  # in messages: "featured image"
@@ -100,6 +101,7 @@ class Linked:
 
 MEDIA = Linked(
     "featured_media",
+    "wp:featuredmedia",
     "media",
     "id,source_url,alt_text,mime_type,media_details",
     "featured image",
@@ -110,6 +112,7 @@ MEDIA = Linked(
 )
 AUTHOR = Linked(
     "author",
+    "author",
     "users",
     "id,name,link",
     "author",
@@ -119,7 +122,6 @@ AUTHOR = Linked(
     Severity.WARNING,
 )
 LINKED = (MEDIA, AUTHOR)
-_EMBEDDED_AS = {"featured_media": "wp:featuredmedia", "author": "author"}
 
 
 def pending_ids(item: dict[str, Any], embedded: dict[str, Any]) -> tuple[dict[str, Any], list]:
@@ -140,7 +142,7 @@ def pending_ids(item: dict[str, Any], embedded: dict[str, Any]) -> tuple[dict[st
                 pending[taxonomy.field] = ids
     for linked in LINKED:
         value = item.get(linked.field)
-        if _EMBEDDED_AS[linked.field] in embedded or value in (None, 0):
+        if linked.embedded in embedded or value in (None, 0):
             continue
         if is_id(value):
             pending[linked.field] = value
