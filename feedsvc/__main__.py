@@ -91,9 +91,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     import dataclasses
     import functools
 
-    from aiohttp import web
-
     from feedsvc.service import create_service, runner_options
+    from feedsvc.web.server import run
 
     host = config.server.host
     port = 0 if args.port == 0 else config.server.port
@@ -110,10 +109,9 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     overrides = {**_overrides(args), "server.port": port}
     print(f"listening on {host} port {port}", flush=True)
     app = create_service(config, load_config=functools.partial(load_config, args.config, overrides))
-    web.run_app(
+    run(
         app,
-        sock=sock,
-        print=None,
+        sock,
         **runner_options(config),
         access_log=logging.getLogger("aiohttp.access") if config.server.access_log else None,
     )

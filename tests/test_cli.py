@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
@@ -140,11 +142,12 @@ def test_the_clock_shifter_really_moves_the_clock(tmp_path):
 # ---- serve's port ----------------------------------------------------------------------
 
 
-def test_serve_port_0_picks_a_free_port_and_prints_it(tmp_path):
-    config = site(tmp_path, {"good.md": GOOD_POST})
+@contextlib.contextmanager
+def serving(config: Path, cwd: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``feedsvc serve --port 0``: the process and the port it printed; SIGTERM at the end."""
     server = subprocess.Popen(
         [sys.executable, "-m", "feedsvc", "serve", "--config", str(config), "--port", "0"],
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -156,15 +159,35 @@ def test_serve_port_0_picks_a_free_port_and_prints_it(tmp_path):
         line = server.stdout.readline()
         match = re.fullmatch(r"listening on 127\.0\.0\.1 port (\d+)\n", line)
         assert match, line
-        port = int(match.group(1))
+        yield server, int(match.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_serve_port_0_picks_a_free_port_and_prints_it(tmp_path):
+    with serving(site(tmp_path, {"good.md": GOOD_POST}), tmp_path) as (_, port):
         assert port != 0
         # The port is bound before the start-up build: this waits for it, then answers.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.json", timeout=60) as r:
             # The public URL is made with the port picked, not 0.
             assert json.load(r)["feed_url"] == f"http://127.0.0.1:{port}/feed.json"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+def test_serve_answers_what_aiohttp_refuses_in_our_shape_and_stops_on_sigterm(tmp_path):
+    # web/server.py's Runner is what `serve` runs: tests/test_server_errors.py has each case.
+    with serving(site(tmp_path, {"good.md": GOOD_POST}), tmp_path) as (server, port):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=60).close()
+        answers = []
+        connect = b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
+        for request in (connect, b"garbage\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+                conn.sendall(request)
+                answers.append(b"".join(iter(lambda c=conn: c.recv(65536), b"")))
+        connect, garbage = (answer.partition(b"\r\n\r\n")[2] for answer in answers)
+        assert connect.startswith(b"405 Method Not Allowed: CONNECT example.org:443 ")
+        assert garbage.startswith(b"400 Bad Request: the request could not be read: ")
+    assert server.returncode == 0  # SIGTERM is a graceful stop
 
 
 def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path):

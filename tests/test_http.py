@@ -423,7 +423,7 @@ async def test_the_ref_is_on_the_app(ref):
     assert create_app(ref)[SNAPSHOT_REF] is ref
 
 
-# ---- what aiohttp answers itself: bad requests, idle connections ---------------------
+# ---- error bodies and idle connections (aiohttp's own answers: test_server_errors.py) -----
 
 
 async def test_control_characters_from_the_path_are_escaped(client):
@@ -432,21 +432,6 @@ async def test_control_characters_from_the_path_are_escaped(client):
     body = await response.text()
     assert body.startswith("404 Not Found: no feed at /a\\x01b\\x1b[31m\\x7f ")
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in body.rstrip("\n"))
-
-
-async def test_an_oversized_header_logs_one_line(aiohttp_server, ref, caplog):
-    server = await aiohttp_server(create_app(ref), host="127.0.0.1")
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
-    with caplog.at_level(logging.INFO, logger="aiohttp.server"):
-        answer = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    assert answer.startswith(b"HTTP/1.0 400 ")
-    records = [r for r in caplog.records if r.name == "aiohttp.server"]
-    assert len(records) == 1
-    assert records[0].exc_info is None and records[0].levelno == logging.WARNING
-    line = records[0].getMessage()
-    assert "\n" not in line and line.startswith("bad request from 127.0.0.1: 400 Got more than")
 
 
 def test_the_idle_keepalive_default_is_under_75_seconds(config):

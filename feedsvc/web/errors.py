@@ -6,7 +6,9 @@ browser, in curl and in a feed reader's error log, and needs no negotiation.
 
 Handlers return ``error_response(...)`` for the errors they expect (404, 405, 406, 412);
 ``guard`` wraps every handler (app.py) and turns anything raised (an aiohttp HTTPException,
-an unexpected exception, logged) into the same shape.
+an unexpected exception, logged) into the same shape. What aiohttp answers before any
+handler runs (a request it cannot parse, CONNECT) gets it from server.py, through
+``unparsed_request`` and ``not_a_proxy``.
 
 Why a wrapper and not an aiohttp middleware: a middleware costs every request two more
 coroutine frames (ours and aiohttp's current-app fix-up), measured at ~4 µs of a ~30 µs
@@ -80,6 +82,36 @@ def method_not_allowed(method: str, path: str) -> web.Response:
     )
 
 
+def not_a_proxy(target: str) -> web.Response:
+    """The answer to ``CONNECT host:port``. RFC 9110 §9.3.6: CONNECT asks a proxy for a
+    tunnel, and this server is none; the method is known but allowed on no resource here,
+    so 405 with Allow (§15.5.6), as nginx answers it."""
+    return error_response(
+        405,
+        f"CONNECT {echo(target)} is not allowed: this server is not a proxy; use GET or HEAD",
+        headers=(("Allow", ALLOW),),
+    )
+
+
+def unparsed_request(status: int, exc: BaseException | None) -> web.Response:
+    """The answer to a request aiohttp could not parse (or, should one escape every handler,
+    failed on): our shape, with aiohttp's account of what was wrong in it."""
+    if isinstance(exc, HttpProcessingError):
+        message = f"the request could not be read: {parse_problem(exc)}"
+    else:
+        message = _MESSAGES.get(status) or HTTPStatus(status).description
+    return error_response(status, message)
+
+
+def parse_problem(exc: HttpProcessingError) -> str:
+    """aiohttp's account of a request it could not parse, on one line: its message spans
+    lines (what was wrong, the bad bytes as a Python literal, a caret under the bad one)."""
+    words = str(exc.message).split()
+    if words and words[-1] == "^":
+        words.pop()
+    return echo(" ".join(words))
+
+
 _MESSAGES = {
     404: "nothing here — every feed is listed at /",
     500: "the server failed to answer; the error is logged",
@@ -143,8 +175,7 @@ class OneLineBadRequests(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            # aiohttp's message spans lines (the bad bytes, a caret under them).
-            reason = echo(" ".join(str(exc.message).split()))
+            reason = parse_problem(exc)
             record.msg, record.args = "bad request from %s: %s %s", (remote, exc.code, reason)
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
