@@ -124,7 +124,7 @@ AUTHOR = Linked(
 LINKED = (MEDIA, AUTHOR)
 
 
-def pending_ids(item: dict[str, Any], embedded: dict[str, Any]) -> tuple[dict[str, Any], list]:
+def pending_ids(item: dict[str, Any], embedded: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
     """What ``item`` names without embedding it: its term ids when ``_embedded`` has no
     ``wp:term``, its ``featured_media`` when it has no ``wp:featuredmedia``, its ``author``
     when it has no ``author``; and the values found where ids belong that are not ids."""
