@@ -34,7 +34,14 @@ PATHS = ("/feed.atom", "/lang/es/category/children-and-youth.json", "/healthz")
 
 async def per_resolve(path: str, rounds: int) -> float:
     status = BuildStatus(
-        posts=0, drafts=0, scheduled=(), feeds=0, built_at=EPOCH, skipped=(), sources=()
+        posts=0,
+        drafts=0,
+        scheduled=(),
+        feeds=0,
+        built_at=EPOCH,
+        skipped=(),
+        sources=(),
+        languages=None,
     )
     app = create_app(SnapshotRef(Snapshot({}, status)))
     app.freeze()

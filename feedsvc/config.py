@@ -61,6 +61,13 @@ class SiteConfig:
     author_email: str = ""
     icon: str = ""
     logo: str = ""
+    # Language detection for posts without an explicit language (docs/config.md "Languages").
+    detect_language: bool = False
+    # Candidates; empty: the languages the site knows (site.language, sources[].lang and
+    # the posts' explicit languages).
+    detect_languages: tuple[str, ...] = ()
+    # The least probability a candidate needs, from docs/benchmarks.md "Language detection".
+    detect_confidence: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from feedsvc.config import (
     Config,
     Duration,
     Network,
+    SiteConfig,
     SourceConfig,
     WebsubConfig,
     check_env_name,
@@ -37,6 +38,7 @@ from feedsvc.config import (
 )
 from feedsvc.errors import ConfigError
 from feedsvc.lang import normalize_lang
+from feedsvc.normalize.language import detector_label
 from feedsvc.sources import SOURCE_TYPES
 
 REQUIRED: Any = dataclasses.MISSING
@@ -146,6 +148,11 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if hint == tuple[Network, ...]:
             return tuple(_network(text, key) for text in value)
         return tuple(value)
+    if hint is float:
+        # TOML 1.0 keeps 1 and 1.0 apart; a whole number where a fraction is meant is fine.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"must be a number, not {_toml_type(value)}")
+        return float(value)
     # bool is an int in Python; TOML keeps them apart, so do we.
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(key, f"must be an integer, not {_toml_type(value)}")
@@ -257,7 +264,9 @@ def _check(config: Config, base_dir: Path) -> Config:
     if not is_postgres_url(websub.store):
         websub = dataclasses.replace(websub, store=str((base_dir / websub.store).resolve()))
     # Stored in canonical case ("en_US" → "en-US"), so feeds compare it with posts' tags.
-    site = dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
+    site = _check_detection(
+        dataclasses.replace(site, language=_check_lang(site.language, "site.language"))
+    )
     if server.cache_dir:
         server = dataclasses.replace(server, cache_dir=str((base_dir / server.cache_dir).resolve()))
     return dataclasses.replace(
@@ -360,6 +369,26 @@ def _check_websub(websub: WebsubConfig) -> WebsubConfig:
     if websub.retries < 0:
         raise ConfigError("websub.retries", "must not be negative")
     return websub
+
+
+def _check_detection(site: SiteConfig) -> SiteConfig:
+    """site.detect_*: a probability, and candidates the detector knows, each its own language."""
+    if not 0 < site.detect_confidence <= 1:
+        raise ConfigError("site.detect_confidence", "must be more than 0 and at most 1")
+    candidates = tuple(
+        _check_lang(tag, f"site.detect_languages[{i}]")
+        for i, tag in enumerate(site.detect_languages)
+    )
+    for i, tag in enumerate(candidates):
+        key = f"site.detect_languages[{i}]"
+        try:
+            label = detector_label(tag)
+        except ValueError as e:
+            raise ConfigError(key, str(e)) from e
+        twin = next((t for t in candidates[:i] if detector_label(t) == label), None)
+        if twin is not None:
+            raise ConfigError(key, f"{tag!r} cannot be told apart from {twin!r} by its text")
+    return dataclasses.replace(site, detect_languages=candidates)
 
 
 def _check_lang(tag: str, key: str) -> str:

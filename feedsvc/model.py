@@ -58,6 +58,23 @@ class Origin:
     home_url: str | None = None
 
 
+class Detection(StrEnum):
+    """What language detection made of a post without an explicit language."""
+
+    DETECTED = "detected"  # the post's language is the guess
+    LOW_CONFIDENCE = "low-confidence"  # the guess fell short of site.detect_confidence
+    TOO_SHORT = "too-short"  # too little body text to guess from
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageGuess:
+    """Language detection's verdict on one post (docs/architecture.md "Languages")."""
+
+    outcome: Detection
+    lang: str  # the likeliest candidate language ("" when too short)
+    confidence: float  # its probability among every language the detector knows, 0–1
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """A normalized post. Datetimes are aware UTC; text holds only XML 1.0 characters."""
@@ -77,6 +94,8 @@ class Post:
     translation_key: str | None = None
     translations: tuple[Translation, ...] = ()
     origin: Origin | None = None
+    # Set when the post had no explicit language and site.detect_language is on.
+    lang_guess: LanguageGuess | None = None
     # Where the post was read from, for problem reports ("posts/a.md").
     source_path: str = ""
 

@@ -22,7 +22,8 @@ from feedsvc.errors import SourceError
 from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
 from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
-from feedsvc.normalize.batch import Mapper
+from feedsvc.normalize.cache import NormalizeCache
+from feedsvc.normalize.language import with_known_languages
 from feedsvc.parallel import parallel_map
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
@@ -38,7 +39,7 @@ from feedsvc.sources import (
     read_source,
     source_fetch_policy,
 )
-from feedsvc.status import BuildStatus, ScheduledPost, SourceStatus
+from feedsvc.status import BuildStatus, LanguageStatus, ScheduledPost, SourceStatus
 from feedsvc.store import Caching, Encoded, Resource, Snapshot, encode, resource_from
 from feedsvc.urls import MEDIA_TYPES, discovery_links, feed_path
 
@@ -55,6 +56,8 @@ class LoadResult:
     sources: tuple[SourceStatus, ...]
     # Posts dated after the build's time, oldest first: published when their date comes.
     scheduled: tuple[Post, ...] = ()
+    # site.detect_language's candidates in effect; None: detection is off.
+    language_candidates: tuple[str, ...] | None = None
 
     def next_due(self) -> datetime | None:
         """When the first scheduled post is due, if any is."""
@@ -150,11 +153,11 @@ def normalize_sources(
     states: Mapping[str, SourceState],
     config: Config,
     workers: int | None = None,
-    mapper: Mapper | None = None,
+    cache: NormalizeCache | None = None,
 ) -> LoadResult:
     """Normalize every source's last good posts; a bad post or a failing source is a
     Problem. ``workers`` processes normalize (default: one per core; 1: in-process), unless
-    ``mapper`` runs the per-post step instead (a running service's NormalizeCache)."""
+    ``cache`` runs the per-post step instead (a running service's NormalizeCache)."""
     raws: list[RawPost] = []
     problems: list[Problem] = []
     for source in config.sources:
@@ -164,17 +167,24 @@ def normalize_sources(
         if state.result is not None:
             raws.extend(state.result.posts)
             problems.extend(state.result.problems)
-    if mapper is None:
+    # Detection's default candidates are the languages the posts carry: known only now, and
+    # part of the config the cache is keyed on, so a new language re-detects every post.
+    config = with_known_languages(config, raws)
+    if cache is not None:
+        mapper = cache.mapper(config)
+    else:
 
         def mapper(func: Callable[[RawPost], Any], items: Sequence[RawPost]) -> list[Any]:
             return parallel_map(func, items, workers)
 
     normalized = normalize_posts(raws, config, mapper=mapper)
+    site = config.site
     return LoadResult(
         posts=normalized.posts,
         problems=(*problems, *normalized.problems),
         drafts=normalized.drafts,
         sources=tuple(states[s.name].status() for s in config.sources),
+        language_candidates=site.detect_languages if site.detect_language else None,
     )
 
 
@@ -276,6 +286,9 @@ def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> 
         built_at=built_at,
         skipped=loaded.problems,
         sources=loaded.sources,
+        languages=None
+        if loaded.language_candidates is None
+        else LanguageStatus.of(loaded.posts, loaded.language_candidates),
     )
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from feedsvc.model import Problem
+from feedsvc.model import Detection, Post, Problem
 
 # A field with this metadata is left out of the JSON while it is None: the key exists only
 # where it means something (a source's ``watch`` only when it is watched).
@@ -53,6 +55,67 @@ class ScheduledPost:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectedLanguage:
+    lang: str
+    posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuessedPost:
+    """One post language detection looked at: its best candidate and that one's probability."""
+
+    path: str
+    lang: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageStatus:
+    """site.detect_language at work: how many published posts got a detected language, per
+    language, and how many kept the default because no candidate was likely enough or the
+    text was too short; with the first few of each, by path (docs/urls.md)."""
+
+    candidates: tuple[str, ...]
+    detected: int
+    per_language: tuple[DetectedLanguage, ...]
+    low_confidence: int
+    too_short: int
+    detected_sample: tuple[GuessedPost, ...]
+    low_confidence_sample: tuple[GuessedPost, ...]
+
+    @classmethod
+    def of(cls, posts: Sequence[Post], candidates: tuple[str, ...]) -> LanguageStatus:
+        by_outcome: dict[Detection, list[Post]] = {outcome: [] for outcome in Detection}
+        for post in sorted(posts, key=lambda p: p.source_path):
+            if post.lang_guess is not None:
+                by_outcome[post.lang_guess.outcome].append(post)
+        detected = by_outcome[Detection.DETECTED]
+        low = by_outcome[Detection.LOW_CONFIDENCE]
+        counts = Counter(post.lang for post in detected)
+        return cls(
+            candidates=candidates,
+            detected=len(detected),
+            per_language=tuple(DetectedLanguage(lang, counts[lang]) for lang in sorted(counts)),
+            low_confidence=len(low),
+            too_short=len(by_outcome[Detection.TOO_SHORT]),
+            detected_sample=_guessed(detected),
+            low_confidence_sample=_guessed(low),
+        )
+
+
+# How many posts each sample of LanguageStatus names: enough to check, bounded on any site.
+SAMPLE_POSTS = 10
+
+
+def _guessed(posts: Sequence[Post]) -> tuple[GuessedPost, ...]:
+    return tuple(
+        GuessedPost(post.source_path, post.lang_guess.lang, post.lang_guess.confidence)
+        for post in posts[:SAMPLE_POSTS]
+        if post.lang_guess is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class BuildStatus:
     """What one build read and rendered; ``skipped`` are the problems met on the way."""
 
@@ -63,6 +126,7 @@ class BuildStatus:
     built_at: datetime
     skipped: tuple[Problem, ...]
     sources: tuple[SourceStatus, ...]
+    languages: LanguageStatus | None = field(metadata=_ONLY_WHEN_SET)  # None: detection off
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,5 +221,6 @@ def make_build_status(**overrides: Any) -> BuildStatus:
         "built_at": dt("2024-01-01T12:00:00"),
         "skipped": (),
         "sources": (SourceStatus("posts", "folder", 3, dt("2024-01-01T12:00:00"), None),),
+        "languages": None,
     }
     return BuildStatus(**{**fields, **overrides})

@@ -29,6 +29,7 @@ def service_status(**overrides) -> ServiceStatus:
         "built_at": build.built_at,
         "skipped": build.skipped,
         "sources": build.sources,
+        "languages": build.languages,
         "config": ConfigStatus("feeds.toml", AT),
         "config_error": None,
         "last_rebuild": None,

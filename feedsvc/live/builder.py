@@ -73,7 +73,7 @@ class SiteBuilder:
         """Normalize, group, render (every feed when ``full``, else those that changed)."""
         self.normalized.workers = workers
         now = self._clock()
-        loaded = normalize_sources(states, config, mapper=self.normalized.mapper(config))
+        loaded = normalize_sources(states, config, cache=self.normalized)
         if self.normalized.kept:
             loaded = replace(loaded, problems=(*loaded.problems, *self.normalized.kept))
         loaded = hold_scheduled(loaded, now)

@@ -47,6 +47,7 @@ def service_status(
         built_at=build.built_at,
         skipped=build.skipped,
         sources=tuple(_source_status(source, states, tasks) for source in config.sources),
+        languages=build.languages,
         config=ConfigStatus(config.file or None, config_loaded_at),
         config_error=config_error,
         last_rebuild=last_rebuild,

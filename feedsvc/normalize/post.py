@@ -10,12 +10,13 @@ from urllib.parse import quote, urljoin, urlsplit
 from feedsvc.config import Config, PostsConfig, SiteConfig
 from feedsvc.errors import PostError
 from feedsvc.lang import normalize_lang
-from feedsvc.model import Category, Post, RawPost
+from feedsvc.model import Category, Detection, Post, RawPost
 from feedsvc.normalize.body import render_body
 from feedsvc.normalize.dates import parse_date
 from feedsvc.normalize.fields import FrontMatter
 from feedsvc.normalize.html import site_base
 from feedsvc.normalize.ids import post_id
+from feedsvc.normalize.language import guess_language
 from feedsvc.normalize.media import read_image
 from feedsvc.normalize.people import read_authors
 from feedsvc.normalize.slug import categories_of, slugify, unique_labels
@@ -64,12 +65,19 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
     )
     tags = _read_tags(front)
     _check_limit(front, "tags", len(tags), "tags", limits.max_tags, "posts.max_tags")
-    lang = _read_lang(front, site)
+    lang, explicit = _read_lang(front, site)
     url = _read_url(front, site, lang, _read_slug(front), published.astimezone(site_zone))
     try:
         content_html = render_body(raw.body, raw.body_format, base_url=url)
     except ValueError as e:
         raise PostError(raw.path, raw.line, str(e)) from e
+    # Detection runs only where no one said the language; the permalink above stays the
+    # default language's, as the site published the page there.
+    guess = (
+        guess_language(title, content_html, site) if site.detect_language and not explicit else None
+    )
+    if guess is not None and guess.outcome is Detection.DETECTED:
+        lang = guess.lang
     return Post(
         id=post_id(_read_explicit_id(front), raw.key, site.id_authority),
         url=url,
@@ -84,6 +92,7 @@ def normalize_post(raw: RawPost, config: Config) -> Post:
         authors=read_authors(front, site),
         image=read_image(front, url),
         translation_key=_read_translation_key(front),
+        lang_guess=guess,
         source_path=raw.path,
     )
 
@@ -114,16 +123,19 @@ def _read_date(
     return parsed
 
 
-def _read_lang(front: FrontMatter, site: SiteConfig) -> str:
+def _read_lang(front: FrontMatter, site: SiteConfig) -> tuple[str, bool]:
     """Front matter ``lang``, else the source's default, else the site's
-    (docs/architecture.md "Normalization"); those two come from load_config in canonical case."""
+    (docs/architecture.md "Normalization"); those two come from load_config in canonical case.
+    The flag says whether the language was explicit (anything but the site's default)."""
     given = front.string("lang")
     if given:
         try:
-            return normalize_lang(given)
+            return normalize_lang(given), True
         except ValueError as e:
             raise front.error("lang", f"lang: {e}") from e
-    return front.raw.default_lang or site.language
+    if front.raw.default_lang:
+        return front.raw.default_lang, True
+    return site.language, False
 
 
 def _read_slug(front: FrontMatter) -> str:

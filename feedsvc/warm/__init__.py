@@ -23,7 +23,7 @@ from feedsvc.config import Config
 SNAPSHOT_FILE = "snapshot.bin"
 
 # Libraries whose output the snapshot stores: a new version may render or compress other bytes.
-_LIBRARIES = ("Brotli", "lxml", "feedgen", "cmarkgfm", "nh3", "msgspec")
+_LIBRARIES = ("Brotli", "lxml", "feedgen", "cmarkgfm", "nh3", "msgspec", "py3langid")
 
 
 def snapshot_file(config: Config) -> Path | None:

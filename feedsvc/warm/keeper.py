@@ -80,7 +80,7 @@ class SnapshotKeeper:
             with served.file:
                 state = decode_state(read_state(served, where), where)
             states, folders, normalized = restore(state, config)
-            loaded = normalize_sources(states, config, mapper=normalized.mapper(config))
+            loaded = normalize_sources(states, config, cache=normalized)
             # As served: what was scheduled then still is, until the first rebuild.
             loaded = hold_scheduled(loaded, served.status.built_at)
             feeds = all_feeds(loaded.posts, config, state.partner_posts)

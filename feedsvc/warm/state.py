@@ -29,6 +29,7 @@ from feedsvc.config import Config
 from feedsvc.errors import SnapshotError
 from feedsvc.model import Post, Problem, RawPost
 from feedsvc.normalize.cache import NormalizeCache, NormalizedEntry
+from feedsvc.normalize.language import with_known_languages
 from feedsvc.pipeline import SourceState
 from feedsvc.sources import SourceResult
 from feedsvc.sources.base import Validators
@@ -235,5 +236,6 @@ def restore(
         reader = folders[name] = FolderReader(source, config.posts, memory)
         states[name] = replace(states[name], result=reader.result)
     cache = NormalizeCache()
-    cache.restore(config, state.normalized)
+    # Keyed as normalize_sources will key it: with the candidates these posts make.
+    cache.restore(with_known_languages(config, (n.raw for n in state.normalized)), state.normalized)
     return states, folders, cache
