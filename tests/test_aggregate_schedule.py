@@ -17,7 +17,7 @@ from feedsvc.aggregate.schedule import (
     track_redirect,
 )
 from feedsvc.errors import AddressRefused, BodyTooLarge, FeedParseError, FetchTimeout
-from feedsvc.remote.fetch import FetchResult, Validators
+from feedsvc.remote.response import FetchResult, Validators
 
 POLICY = SchedulePolicy(interval=900, max_backoff=6 * 3600)
 

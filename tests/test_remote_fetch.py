@@ -29,14 +29,8 @@ from feedsvc.errors import (
     TooManyRedirects,
     UnsupportedScheme,
 )
-from feedsvc.remote.fetch import (
-    ACCEPT,
-    Fetcher,
-    FetchPolicy,
-    Validators,
-    parse_retry_after,
-    user_agent,
-)
+from feedsvc.remote.fetch import ACCEPT, Fetcher, FetchPolicy, user_agent
+from feedsvc.remote.response import Validators, parse_retry_after
 
 FEED = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>'
 ETAG = '"v1"'

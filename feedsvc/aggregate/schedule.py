@@ -25,7 +25,7 @@ from feedsvc.aggregate.clean import CleanFeed
 from feedsvc.aggregate.merge import MergeResult
 from feedsvc.aggregate.state import PartnerRecord
 from feedsvc.errors import FeedsvcError
-from feedsvc.remote.fetch import FetchResult
+from feedsvc.remote.response import FetchResult
 
 __all__ = [
     "JITTER",

@@ -62,8 +62,9 @@ from feedsvc.config import Config, PartnerConfig
 from feedsvc.errors import FeedsvcError, LeaseLost, StoreError
 from feedsvc.metrics import Metrics
 from feedsvc.model import Category, Origin, Post
-from feedsvc.remote.fetch import Fetcher, FetchPolicy, FetchResult, Validators, user_agent
+from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
 from feedsvc.remote.links import link_targets
+from feedsvc.remote.response import FetchResult, Validators
 from feedsvc.status import PartnerStatus
 
 __all__ = ["Aggregator", "PushSource", "fetch_policy"]

@@ -5,7 +5,7 @@ conditional requests and the address policy, and hands back a plain ``FetchResul
 deciding what a 410 or a 429 means for a partner is the caller's job.
 
 Failures below HTTP (DNS, refused connections, timeouts, caps) raise a ``FetchError``
-subclass; any HTTP status is a result.
+subclass; any HTTP status is a result (``response.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import partial
 from types import TracebackType
 
@@ -36,15 +34,13 @@ from feedsvc.errors import (
 from feedsvc.remote.addresses import AddressPolicy, IPNetwork, PolicyResolver
 from feedsvc.remote.decoding import DECODING_ERRORS, decode, decoders_for
 from feedsvc.remote.redirects import hop_headers, origin_of, parse_target, same_origin
+from feedsvc.remote.response import FetchResult, Validators, parse_retry_after
 
 __all__ = [
     "ACCEPT",
     "DEFAULT_USER_AGENT",
     "FetchPolicy",
-    "FetchResult",
     "Fetcher",
-    "Validators",
-    "parse_retry_after",
     "user_agent",
 ]
 
@@ -90,65 +86,6 @@ class FetchPolicy:
             raise ValueError("fetch timeouts must be positive")
         if self.max_body_bytes < 1 or self.per_host_limit < 1 or self.max_redirects < 0:
             raise ValueError("max_body_bytes and per_host_limit must be >= 1, max_redirects >= 0")
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What the server gave to revalidate a representation (RFC 9110 §8.8)."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        """The conditional headers for a GET (RFC 9110 §13.1.2, §13.1.3).
-
-        Both are sent; a server that knows ETags lets If-None-Match win (§13.2.2).
-        """
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """One completed fetch: whatever the final status, the request got an HTTP answer.
-
-    ``permanent_url`` is set only when every hop was permanent (301/308), so the caller
-    may replace the stored URL; ``body`` is decoded and empty unless the status is 2xx
-    (or 4xx/5xx when the fetch asked for ``error_body``).
-    """
-
-    status: int
-    url: str
-    permanent_url: str | None
-    body: bytes
-    headers: dict[str, str]
-    validators: Validators
-    retry_after: float | None
-    elapsed: float
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (RFC 9110 §10.2.3), None if absent/bad.
-
-    Either delta-seconds or an HTTP-date, which is taken relative to ``now``; a date in the
-    past means "now" (0.0).
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # the asctime form has no zone; HTTP dates are GMT (§5.6.7)
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class Fetcher:

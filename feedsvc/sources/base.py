@@ -10,7 +10,8 @@ from typing import Any, Literal, Protocol
 
 from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.model import Problem, RawPost
-from feedsvc.remote.fetch import Fetcher, Validators
+from feedsvc.remote.fetch import Fetcher
+from feedsvc.remote.response import Validators
 
 
 @dataclass(frozen=True, slots=True)

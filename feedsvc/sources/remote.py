@@ -15,7 +15,8 @@ from pathlib import Path
 from feedsvc.config import SourceConfig, check_url
 from feedsvc.errors import ConfigError, FetchError, SourceError
 from feedsvc.model import Problem, RawPost
-from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
+from feedsvc.remote.fetch import Fetcher
+from feedsvc.remote.response import FetchResult, Validators
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.walk import display_path
 

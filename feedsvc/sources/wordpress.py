@@ -54,8 +54,9 @@ from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.normalize.ids import is_absolute_uri
 from feedsvc.normalize.text import collapse_whitespace, html_to_text
-from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.remote.loose import as_str, dict_at, list_at, value_at
+from feedsvc.remote.response import FetchResult, Validators
 from feedsvc.sources.base import SourceResult, SourceType
 from feedsvc.sources.remote import fetch, http_error, item_path, kept_validators, reused
 from feedsvc.sources.shared_guids import distinct_translation_ids

@@ -15,8 +15,9 @@ from typing import Any
 
 from feedsvc.errors import FetchError
 from feedsvc.model import Problem, RawPost, Severity
-from feedsvc.remote.fetch import Fetcher, FetchResult, Validators
+from feedsvc.remote.fetch import Fetcher
 from feedsvc.remote.loose import as_str, dict_at, value_at
+from feedsvc.remote.response import FetchResult, Validators
 from feedsvc.sources.base import SourceResult
 
 PER_PAGE = 100  # the REST API's maximum for every collection

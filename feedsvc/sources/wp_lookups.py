@@ -38,9 +38,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from feedsvc.model import Problem, RawPost, Severity
-from feedsvc.remote.fetch import FetchResult
 from feedsvc.remote.links import link_targets
 from feedsvc.remote.loose import as_str
+from feedsvc.remote.response import FetchResult
 from feedsvc.sources.base import SourceResult
 from feedsvc.sources.wp_api import (
     PER_PAGE,
