@@ -214,7 +214,7 @@ def failing_fetcher(mode: int | str) -> Fetcher:
     smaller body cap for a page of terms that is too large."""
     policy = FetchPolicy(allow_private_addresses=True)
     if mode == "hang":
-        policy = replace(policy, total_timeout=0.3)
+        policy = replace(policy, total_timeout=1.0)
     if mode == "huge":
         policy = replace(policy, max_body_bytes=100_000)
     return Fetcher(policy)
@@ -225,7 +225,7 @@ FAILURES = [
     ("not json", "not JSON"),
     ("object", "not a JSON array of terms"),
     (401, "HTTP 401 (rest_forbidden): not public"),
-    ("hang", "no complete response within 0.3 s"),
+    ("hang", "no complete response within 1 s"),
     ("huge", "100000"),
 ]
 
