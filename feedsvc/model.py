@@ -125,6 +125,11 @@ class RawPost:
     # `sources[].lang` in docs/config.md).
     default_categories: tuple[str, ...] = ()
     default_lang: str | None = None
+    # ``meta["lang"]`` is the language a whole feed states (RSS <language>, the root's xml:lang,
+    # a JSON Feed's language) rather than the entry's own: a site states it for every entry,
+    # whatever each is written in, so language detection may replace it (docs/config.md
+    # "Languages").
+    lang_from_feed: bool = False
     # Remote sources publish untitled posts (WordPress asides and status posts, titleless RSS
     # items), as WordPress's own feeds do; a folder post without a title is a mistake.
     untitled_allowed: bool = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -16,6 +17,7 @@ from live_support import Site
 from source_support import normalize
 from test_cli import run
 
+from feedsvc.config import SourceConfig
 from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError
 from feedsvc.live import Publisher
@@ -28,6 +30,7 @@ from feedsvc.normalize.language import (
     known_languages,
 )
 from feedsvc.service import create_service
+from feedsvc.sources.feed import read_feed
 from feedsvc.sources.wordpress import read_wordpress
 from feedsvc.status import SAMPLE_POSTS
 from feedsvc.warm import config_hash, snapshot_file
@@ -381,3 +384,42 @@ async def test_a_wordpress_site_without_a_language_plugin_is_detected_and_polyla
     )
     langs = {p.title: (p.lang, p.lang_guess is None) for p in normalize(result, config).posts}
     assert langs == {"Workshop": ("en", False), "Taller": ("es", False), "Labelled": ("en", True)}
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+  <title>Partner</title><id>urn:uuid:feed</id><updated>2024-03-01T00:00:00Z</updated>
+  <entry><title>Inherited Spanish</title><id>urn:uuid:1</id>
+    <updated>2024-03-01T00:00:00Z</updated><content type="html">{es}</content></entry>
+  <entry xml:lang="en"><title>Own English, Spanish text</title><id>urn:uuid:2</id>
+    <updated>2024-03-02T00:00:00Z</updated><content type="html">{es}</content></entry>
+  <entry xml:lang="es"><title>Own Spanish</title><id>urn:uuid:3</id>
+    <updated>2024-03-03T00:00:00Z</updated><content type="html">{es}</content></entry>
+  <entry><title>Inherited French</title><id>urn:uuid:4</id>
+    <updated>2024-03-04T00:00:00Z</updated><content type="html">{fr}</content></entry>
+</feed>
+"""
+
+
+async def test_a_language_the_whole_feed_states_is_a_default_detection_may_replace(
+    fetcher, tmp_path
+):
+    path = tmp_path / "feed.xml"
+    path.write_text(ATOM.format(es=SPANISH, fr=FRENCH), encoding="utf-8")
+    site = {"title": "t", "url": "https://s.example/", "id_authority": "s.example,2020"}
+    # The site's default is German: the feed's English must be what a French entry keeps.
+    keys = {**site, "language": "de", **ES_ONLY}
+    config = parse_config({"site": keys}, base_dir=tmp_path)
+    source = SourceConfig(type="feed", name="partner", path=str(path))
+    result = await read_feed(source, fetcher)
+    langs = {p.title: (p.lang, p.lang_guess) for p in normalize(result, config).posts}
+    assert langs["Inherited Spanish"][0] == "es"
+    assert langs["Own Spanish"] == ("es", None)
+    # xml:lang="en" equals the feed's: it cannot be told from an inherited one.
+    assert langs["Own English, Spanish text"][0] == "es"
+    assert langs["Inherited French"][0] == "en"
+    assert langs["Inherited French"][1].outcome is Detection.LOW_CONFIDENCE
+
+    # The operator's lang on the source is explicit: nothing is detected.
+    explicit = await read_feed(replace(source, lang="en"), fetcher)
+    assert {p.lang_guess for p in normalize(explicit, config).posts} == {None}

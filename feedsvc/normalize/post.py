@@ -126,13 +126,17 @@ def _read_date(
 def _read_lang(front: FrontMatter, site: SiteConfig) -> tuple[str, bool]:
     """Front matter ``lang``, else the source's default, else the site's
     (docs/architecture.md "Normalization"); those two come from load_config in canonical case.
-    The flag says whether the language was explicit (anything but the site's default)."""
+    The flag says whether the language was explicit: neither the site's default nor the one
+    a whole feed states for all its entries."""
     given = front.string("lang")
     if given:
         try:
-            return normalize_lang(given), True
+            lang = normalize_lang(given)
         except ValueError as e:
             raise front.error("lang", f"lang: {e}") from e
+        # What a whole feed states is a default detection may replace, unless the operator
+        # also gave the source a lang.
+        return lang, not front.raw.lang_from_feed or bool(front.raw.default_lang)
     if front.raw.default_lang:
         return front.raw.default_lang, True
     return site.language, False

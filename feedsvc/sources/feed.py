@@ -66,7 +66,7 @@ def adapt_entries(
         problems.append(Problem(location, 1, message, Severity.WARNING))
     for index, entry in enumerate(feed.entries, start=1):
         path = item_path(location, index)
-        adapted = entry_to_raw_post(entry, source, path, index)
+        adapted = entry_to_raw_post(entry, source, path, index, feed.lang)
         if isinstance(adapted, str):
             problems.append(Problem(path, index, adapted))
         else:
@@ -75,7 +75,7 @@ def adapt_entries(
 
 
 def entry_to_raw_post(
-    entry: ParsedEntry, source: SourceConfig, path: str, index: int
+    entry: ParsedEntry, source: SourceConfig, path: str, index: int, feed_lang: str | None = None
 ) -> RawPost | str:
     """The RawPost of one entry, or why it cannot be one.
 
@@ -115,6 +115,9 @@ def entry_to_raw_post(
         source=source.name,
         default_categories=tuple(source.categories),
         default_lang=source.lang or None,
+        # feedparser hands every entry the feed's language; one that says the same cannot
+        # be told from one that says nothing.
+        lang_from_feed=entry.lang is not None and entry.lang == feed_lang,
         untitled_allowed=True,
     )
 
