@@ -42,7 +42,8 @@ class PartnerHub:
         return web.Response(status=202)
 
 
-async def partner_hub(aiohttp_server: Any) -> PartnerHub:
+@pytest.fixture
+async def hub(aiohttp_server: Any) -> PartnerHub:
     hub = PartnerHub()
     app = web.Application()
     app.router.add_post("/hub", hub.handle)
@@ -57,6 +58,11 @@ class Subscribed:
     websub: WebSub
     client: Any
     clock: FakeClock
+
+    async def fetch(self) -> None:
+        """Fetch the partner once, and let what that starts (a subscription) finish."""
+        await self.aggregator.refresh("p")
+        await self.websub.idle()
 
     def callback_path(self, hub: PartnerHub) -> str:
         return urlsplit(hub.requests[-1]["hub.callback"]).path
@@ -138,15 +144,26 @@ def serve_with_hub(feed_server, hub: PartnerHub, items: list, *, in_header: bool
     return self_url
 
 
+@pytest.fixture
+def topic(feed_server: Any, hub: PartnerHub) -> str:
+    """The partner's feed, with one entry, naming ``hub`` in its Link header."""
+    return serve_with_hub(feed_server, hub, [item(1)])
+
+
+@pytest.fixture
+async def site(tmp_path: Path, topic: str, aiohttp_client: Any) -> AsyncIterator[Subscribed]:
+    """The aggregator, its WebSub side and the app, with one partner: ``topic``."""
+    async with subscribed(tmp_path, topic, aiohttp_client) as site:
+        yield site
+
+
 @pytest.mark.parametrize("in_header", [True, False])
 async def test_a_partner_naming_a_hub_is_subscribed_to(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client, in_header
+    tmp_path, feed_server, hub, aiohttp_client, in_header
 ):
-    hub = await partner_hub(aiohttp_server)
     topic = serve_with_hub(feed_server, hub, [item(1)], in_header=in_header)
     async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
+        await site.fetch()
         (request,) = hub.requests
         assert request["hub.mode"] == "subscribe"
         assert request["hub.topic"] == topic
@@ -157,124 +174,89 @@ async def test_a_partner_naming_a_hub_is_subscribed_to(
         assert request["hub.lease_seconds"] == str(10 * 86400)
         assert (await site.status())["state"] == "subscribing"
         # Fetching again does not ask again while the first request is pending.
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
+        await site.fetch()
         assert len(hub.requests) == 1
 
 
-async def test_intent_is_confirmed_only_for_what_we_asked(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
+async def test_intent_is_confirmed_only_for_what_we_asked(site, hub, topic):
+    await site.fetch()
+    wrong_topic = await site.verify(hub, **{"hub.topic": topic + "?other"})
+    assert wrong_topic.status == 404
+    unsubscribe = await site.verify(hub, **{"hub.mode": "unsubscribe"})
+    assert unsubscribe.status == 404
+    unknown = await site.client.get(
+        "/websub/not-a-token",
+        params={"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "x"},
+    )
+    assert unknown.status == 404
+    assert (await site.status())["state"] == "subscribing"
+    ok = await site.verify(hub)
+    assert ok.status == 200
+    assert await ok.text() == "a-challenge-123"
+    status = await site.status()
+    assert status["state"] == "active"
+    assert status["expires_at"] == (site.clock() + timedelta(days=1)).isoformat()
+
+
+async def test_signed_deliveries_are_merged_and_bad_ones_ignored(site, hub):
+    await site.fetch()
+    await site.verify(hub)
+    secret = hub.requests[-1]["hub.secret"]
+    assert site.titles() == {"Entry 1"}
+    evil = item(2, title="Forged", content="<p>x</p>")
+    forged = atom_feed([item(1), evil])
+    assert (await site.deliver(hub, forged, None)).status == 202
+    assert (await site.deliver(hub, forged, sign("wrong", forged))).status == 202
+    assert (await site.deliver(hub, forged, "sha256=zz")).status == 202
+    assert site.titles() == {"Entry 1"}
+    body = atom_feed([item(1), item(2, content="<p>Two<script>alert(1)</script></p>")])
+    assert (await site.deliver(hub, body, sign(secret, body))).status == 202
+    assert site.titles() == {"Entry 1", "Entry 2"}
+    (pushed,) = [p for p in site.aggregator.posts() if p.title == "Entry 2"]
+    assert "script" not in pushed.content_html  # cleaned like a fetched entry
+    status = await site.status()
+    assert (status["deliveries"], status["bad_signatures"]) == (1, 3)
+
+
+async def test_a_delivery_to_an_unknown_callback_is_gone(site):
+    response = await site.client.post("/websub/unknown-token", data=b"<feed/>")
+    assert response.status == 410
+
+
+async def test_polling_backs_off_to_the_backup_interval(site, hub):
+    await site.fetch()
+    (partner,) = site.aggregator.status()
+    assert partner.next_fetch - site.clock() < timedelta(minutes=17)  # 15m ± 10%
+    await site.verify(hub)
+    await site.aggregator.refresh("p")
+    (partner,) = site.aggregator.status()
+    assert partner.next_fetch - site.clock() > timedelta(hours=5)  # 6h ± 10%
+
+
+async def test_leases_are_renewed_before_they_end(site, hub):
+    await site.fetch()
+    await site.verify(hub, **{"hub.lease_seconds": "1000"})
+    first = hub.requests[-1]
+    site.clock.advance(799)  # a fifth of the lease is left at 800 s
+    await site.websub.subscriber.renew_due()
+    await site.websub.idle()
+    assert len(hub.requests) == 1
+    site.clock.advance(1)
+    await site.websub.subscriber.renew_due()
+    await site.websub.idle()
+    renewal = hub.requests[-1]
+    assert len(hub.requests) == 2
+    assert renewal["hub.callback"] == first["hub.callback"]
+    assert renewal["hub.secret"] == first["hub.secret"]
+    await site.verify(hub, **{"hub.lease_seconds": "1000"})
+    assert (await site.status())["expires_at"] == (
+        site.clock() + timedelta(seconds=1000)
+    ).isoformat()
+
+
+async def test_a_subscription_survives_a_restart(tmp_path, hub, topic, aiohttp_client):
     async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        wrong_topic = await site.verify(hub, **{"hub.topic": topic + "?other"})
-        assert wrong_topic.status == 404
-        unsubscribe = await site.verify(hub, **{"hub.mode": "unsubscribe"})
-        assert unsubscribe.status == 404
-        unknown = await site.client.get(
-            "/websub/not-a-token",
-            params={"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "x"},
-        )
-        assert unknown.status == 404
-        assert (await site.status())["state"] == "subscribing"
-        ok = await site.verify(hub)
-        assert ok.status == 200
-        assert await ok.text() == "a-challenge-123"
-        status = await site.status()
-        assert status["state"] == "active"
-        assert status["expires_at"] == (site.clock() + timedelta(days=1)).isoformat()
-
-
-async def test_signed_deliveries_are_merged_and_bad_ones_ignored(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        await site.verify(hub)
-        secret = hub.requests[-1]["hub.secret"]
-        assert site.titles() == {"Entry 1"}
-        evil = item(2, title="Forged", content="<p>x</p>")
-        forged = atom_feed([item(1), evil])
-        assert (await site.deliver(hub, forged, None)).status == 202
-        assert (await site.deliver(hub, forged, sign("wrong", forged))).status == 202
-        assert (await site.deliver(hub, forged, "sha256=zz")).status == 202
-        assert site.titles() == {"Entry 1"}
-        body = atom_feed([item(1), item(2, content="<p>Two<script>alert(1)</script></p>")])
-        assert (await site.deliver(hub, body, sign(secret, body))).status == 202
-        assert site.titles() == {"Entry 1", "Entry 2"}
-        (pushed,) = [p for p in site.aggregator.posts() if p.title == "Entry 2"]
-        assert "script" not in pushed.content_html  # cleaned like a fetched entry
-        status = await site.status()
-        assert (status["deliveries"], status["bad_signatures"]) == (1, 3)
-
-
-async def test_a_delivery_to_an_unknown_callback_is_gone(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        response = await site.client.post("/websub/unknown-token", data=b"<feed/>")
-        assert response.status == 410
-
-
-async def test_polling_backs_off_to_the_backup_interval(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        (partner,) = site.aggregator.status()
-        assert partner.next_fetch - site.clock() < timedelta(minutes=17)  # 15m ± 10%
-        await site.verify(hub)
-        await site.aggregator.refresh("p")
-        (partner,) = site.aggregator.status()
-        assert partner.next_fetch - site.clock() > timedelta(hours=5)  # 6h ± 10%
-
-
-async def test_leases_are_renewed_before_they_end(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        await site.verify(hub, **{"hub.lease_seconds": "1000"})
-        first = hub.requests[-1]
-        site.clock.advance(799)  # a fifth of the lease is left at 800 s
-        await site.websub.subscriber.renew_due()
-        await site.websub.idle()
-        assert len(hub.requests) == 1
-        site.clock.advance(1)
-        await site.websub.subscriber.renew_due()
-        await site.websub.idle()
-        renewal = hub.requests[-1]
-        assert len(hub.requests) == 2
-        assert renewal["hub.callback"] == first["hub.callback"]
-        assert renewal["hub.secret"] == first["hub.secret"]
-        await site.verify(hub, **{"hub.lease_seconds": "1000"})
-        assert (await site.status())["expires_at"] == (
-            site.clock() + timedelta(seconds=1000)
-        ).isoformat()
-
-
-async def test_a_subscription_survives_a_restart(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
+        await site.fetch()
         await site.verify(hub)
         path = site.callback_path(hub)
     async with subscribed(tmp_path, topic, aiohttp_client) as again:
@@ -289,34 +271,24 @@ async def test_a_subscription_survives_a_restart(
         assert "Entry 3" in again.titles()
 
 
-async def test_a_denial_is_recorded(tmp_path, feed_server, aiohttp_server, aiohttp_client):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
-    async with subscribed(tmp_path, topic, aiohttp_client) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        params = {"hub.mode": "denied", "hub.topic": topic, "hub.reason": "closed to new readers"}
-        response = await site.client.get(site.callback_path(hub), params=params)
-        assert response.status == 200
-        status = await site.status()
-        assert status["state"] == "denied"
-        assert status["error"] == "denied by the hub: closed to new readers"
-        # A later fetch that still names the hub asks again, with a new callback.
-        first = hub.requests[-1]["hub.callback"]
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
-        assert len(hub.requests) == 2
-        assert hub.requests[-1]["hub.callback"] != first
+async def test_a_denial_is_recorded(site, hub, topic):
+    await site.fetch()
+    params = {"hub.mode": "denied", "hub.topic": topic, "hub.reason": "closed to new readers"}
+    response = await site.client.get(site.callback_path(hub), params=params)
+    assert response.status == 200
+    status = await site.status()
+    assert status["state"] == "denied"
+    assert status["error"] == "denied by the hub: closed to new readers"
+    # A later fetch that still names the hub asks again, with a new callback.
+    first = hub.requests[-1]["hub.callback"]
+    await site.fetch()
+    assert len(hub.requests) == 2
+    assert hub.requests[-1]["hub.callback"] != first
 
 
-async def test_a_delivery_over_the_body_cap_is_refused(
-    tmp_path, feed_server, aiohttp_server, aiohttp_client
-):
-    hub = await partner_hub(aiohttp_server)
-    topic = serve_with_hub(feed_server, hub, [item(1)])
+async def test_a_delivery_over_the_body_cap_is_refused(tmp_path, hub, topic, aiohttp_client):
     async with subscribed(tmp_path, topic, aiohttp_client, max_body=2000) as site:
-        await site.aggregator.refresh("p")
-        await site.websub.idle()
+        await site.fetch()
         await site.verify(hub)
         secret = hub.requests[-1]["hub.secret"]
         body = atom_feed([item(1), item(2, content="<p>" + "x" * 2000 + "</p>")])
