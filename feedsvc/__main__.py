@@ -141,27 +141,30 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 def _build(config: Config, args: argparse.Namespace) -> int:
     from feedsvc.clock import system_clock
-    from feedsvc.export import write_tree
+    from feedsvc.export import Tree
     from feedsvc.live import Publisher
     from feedsvc.pipeline import run_sync
-    from feedsvc.render.embed import default_fragments
     from feedsvc.warm import snapshot_file
 
     # The snapshot kept by `feedsvc serve` and earlier builds (server.cache_dir): only what
     # changed since is rendered again. Partners are not fetched here; their feeds are empty.
     publisher = Publisher(config, snapshot_file=snapshot_file(config), aggregate=False)
-    if publisher.warm_start() is None:
-        publisher.build()
-        publisher.save_snapshot()
-    else:
-        run_sync(publisher.catch_up())
-    snapshot = publisher.ref.current
-    # Embed fragments are made on request by `feedsvc serve`; a static tree gets each
-    # feed's with the default limit (docs/urls.md "Embeds for partner sites").
-    documents = {**snapshot.resources, **default_fragments(snapshot.resources)}
-    write_tree(documents, args.out, system_clock())
+    with Tree(args.out, system_clock()) as tree:
+        if publisher.warm_start() is None:
+            # A cold build renders every document, and each is written by the worker that
+            # rendered it, while the other renders (export.Tree).
+            publisher.build(on_rendered=tree.write_rendered)
+            written = publisher.ref.current.resources.keys()
+            publisher.save_snapshot()
+        else:
+            run_sync(publisher.catch_up())
+            written = frozenset()
+        snapshot = publisher.ref.current
+        # Embed fragments are made on request by `feedsvc serve`; a static tree gets each
+        # feed's with the default limit (docs/urls.md "Embeds for partner sites").
+        documents = tree.finish(snapshot.resources, written)
     _print_problems(snapshot.status.skipped, sys.stderr)
-    print(f"wrote {len(documents)} documents to {args.out}", file=sys.stderr)
+    print(f"wrote {documents} documents to {args.out}", file=sys.stderr)
     return 0
 
 

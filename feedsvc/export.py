@@ -12,47 +12,93 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 
-from feedsvc.store import Resource
+from feedsvc.pipeline import Document
+from feedsvc.render.embed import DEFAULT_LIMIT, default_fragments, fragment_path, render_embed
+from feedsvc.store import Resource, brotli_bytes, encode
 
 INDEX_FILE = "index.html"
 
 
-def write_tree(resources: Mapping[str, Resource], out: Path, now: datetime) -> None:
-    """Write every resource under a temporary folder beside ``out``, then swap it in;
-    ``now`` is the latest modification time a file gets."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for url_path in sorted(resources):
-            _write_resource(staging, url_path, resources[url_path], now)
-        os.chmod(staging, 0o755)
-        _swap_in(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+class Tree:
+    """The files of one build, written into a temporary folder beside ``out`` and swapped in
+    whole by ``finish``; a tree not finished is removed on leaving the ``with`` block.
 
+    The render workers write each document as they render it (``write_rendered``; the Tree
+    is inherited by the forked workers, never pickled), from the bytes they hold, while the
+    other worker renders: the parent then has only the documents no worker rendered to
+    write (a warm build's kept ones). ``now`` is the latest modification time a file gets.
+    """
 
-def _write_resource(root: Path, url_path: str, resource: Resource, now: datetime) -> None:
-    relative = url_path.lstrip("/") or INDEX_FILE
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for suffix, representation in (
-        ("", resource.identity),
-        (".gz", resource.gzip),
-        (".br", resource.br),
-    ):
-        path = target.with_name(target.name + suffix)
-        path.write_bytes(representation.body)
-        if resource.last_modified is not None:
-            stamp = min(resource.last_modified, now).timestamp()
-            os.utime(path, (stamp, stamp))
+    def __init__(self, out: Path, now: datetime) -> None:
+        self.out = out.resolve()
+        self.now = now
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+
+    def __enter__(self) -> Tree:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)  # gone already once swapped in
+
+    def write_rendered(self, document: Document, body: bytes) -> None:
+        """Write a document just rendered (``body``: its identity bytes) and, for a JSON
+        Feed, its embed fragment: the files ``finish`` would write for its Resource."""
+        encoded = document.encoded
+        # An archive's br is left to the first request when served (store.LazyBrotli); a
+        # tree has every .br, made here from the identity bytes at hand (no inflating).
+        br = encoded.br if encoded.br is not None else brotli_bytes(body)
+        self._write(document.path, document.last_modified, (body, encoded.gzip, br))
+        fragment = fragment_path(document.path, document.content_type)
+        if fragment is not None:
+            html = render_embed(json.loads(body), DEFAULT_LIMIT)
+            coded = encode(html)
+            assert coded.br is not None  # br_ahead
+            self._write(fragment, document.last_modified, (html, coded.gzip, coded.br))
+
+    def finish(self, resources: Mapping[str, Resource], written: Collection[str]) -> int:
+        """Write every resource not in ``written`` (already written by ``write_rendered``)
+        and the embed fragment of each such JSON Feed, then swap the tree in. Returns the
+        number of documents in the tree."""
+        kept = {path: resource for path, resource in resources.items() if path not in written}
+        for url_path, resource in sorted({**kept, **default_fragments(kept)}.items()):
+            bodies = (resource.identity.body, resource.gzip.body, resource.br.body)
+            self._write(url_path, resource.last_modified, bodies)
+        os.chmod(self.staging, 0o755)
+        _swap_in(self.staging, self.out)
+        fragments = sum(
+            fragment_path(path, resource.content_type) is not None
+            for path, resource in resources.items()
+        )
+        return len(resources) + fragments
+
+    def _write(
+        self, url_path: str, last_modified: datetime | None, bodies: tuple[bytes, bytes, bytes]
+    ) -> None:
+        """A document and its .gz and .br siblings, each dated ``last_modified``."""
+        relative = url_path.lstrip("/") or INDEX_FILE
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stamp = None if last_modified is None else min(last_modified, self.now).timestamp()
+        for suffix, body in zip(("", ".gz", ".br"), bodies, strict=True):
+            path = target.with_name(target.name + suffix)
+            path.write_bytes(body)
+            if stamp is not None:
+                os.utime(path, (stamp, stamp))
 
 
 def _swap_in(staging: Path, out: Path) -> None:

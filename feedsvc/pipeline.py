@@ -216,8 +216,17 @@ def render_context(config: Config) -> RenderContext:
     )
 
 
+# Told of each document as it is rendered, with its identity bytes, in the process that
+# rendered it (a forked worker, most often): `feedsvc build` writes the files there, from
+# the bytes at hand, while the other worker renders (export.Tree.write_rendered).
+OnRendered = Callable[[Document, bytes], None]
+
+
 def render_documents(
-    feeds: Sequence[Feed], config: Config, workers: int | None = None
+    feeds: Sequence[Feed],
+    config: Config,
+    workers: int | None = None,
+    on_rendered: OnRendered | None = None,
 ) -> list[Document]:
     """Every given feed in every configured format, encoded, in ``workers`` processes."""
     ctx = render_context(config)
@@ -225,40 +234,45 @@ def render_documents(
     # entry is rendered once per format (per worker) and spliced into each.
     cache = FragmentCache(ctx)
     jobs = [(index, fmt) for index in range(len(feeds)) for fmt in config.feeds.formats]
-    render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache)
+    render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache, on_rendered=on_rendered)
     return parallel_map(render, jobs, workers)
 
 
 PAGE_PATHS = ("/", "/feeds.opml", *(path for path, _, _ in EMBED_ASSETS))
 
 
-def render_pages(feeds: Sequence[Feed], config: Config) -> list[Document]:
+def render_pages(
+    feeds: Sequence[Feed], config: Config, on_rendered: OnRendered | None = None
+) -> list[Document]:
     """The index page and the OPML, which list every feed, and the embed component's
     files (the index page's previews use them; `feedsvc build` writes them too)."""
     ctx = render_context(config)
     site_updated = max((feed.updated for feed in feeds), default=EPOCH)
-    return [
-        Document(
-            "/", "text/html; charset=utf-8", site_updated, False, encode(render_index(feeds, ctx))
-        ),
-        Document(
-            "/feeds.opml",
-            "text/x-opml; charset=utf-8",
-            site_updated,
-            True,
-            encode(render_opml(feeds, ctx)),
-        ),
+    pages = [
+        ("/", "text/html; charset=utf-8", False, render_index(feeds, ctx)),
+        ("/feeds.opml", "text/x-opml; charset=utf-8", True, render_opml(feeds, ctx)),
+        # Dated like the pages: `feedsvc build` sets every file's mtime from it, so every
+        # replica's nginx sends the same Last-Modified (docs/urls.md "mtime").
         *(
-            # Dated like the pages: `feedsvc build` sets every file's mtime from it, so every
-            # replica's nginx sends the same Last-Modified (docs/urls.md "mtime").
-            Document(path, content_type, site_updated, True, encode(embed_asset(name)))
+            (path, content_type, True, embed_asset(name))
             for path, content_type, name in EMBED_ASSETS
         ),
     ]
+    documents = []
+    for path, content_type, cors, body in pages:
+        document = Document(path, content_type, site_updated, cors, encode(body))
+        if on_rendered is not None:
+            on_rendered(document, body)
+        documents.append(document)
+    return documents
 
 
 def _render_feed(
-    job: tuple[int, str], feeds: Sequence[Feed], ctx: RenderContext, cache: FragmentCache
+    job: tuple[int, str],
+    feeds: Sequence[Feed],
+    ctx: RenderContext,
+    cache: FragmentCache,
+    on_rendered: OnRendered | None,
 ) -> Document:
     index, fmt = job
     feed = feeds[index]
@@ -270,7 +284,10 @@ def _render_feed(
     # are made now; an archive is fetched once by a reader catching up, if ever, so its br
     # coding waits for the first request that asks for it (store.LazyBrotli).
     encoded = encode(body, br_ahead=not feed.archive)
-    return Document(path, content_type, feed.updated, True, encoded, links)
+    document = Document(path, content_type, feed.updated, True, encoded, links)
+    if on_rendered is not None:
+        on_rendered(document, body)
+    return document
 
 
 def status_of(loaded: LoadResult, feeds: Sequence[Feed], built_at: datetime) -> BuildStatus:
@@ -316,8 +333,10 @@ def render_site(
     config: Config,
     previous: RenderedSite | None = None,
     workers: int | None = None,
+    on_rendered: OnRendered | None = None,
 ) -> RenderedSite:
     """Render the feeds that differ from ``previous``; reuse the others' resources.
+    ``on_rendered`` is told of every document rendered, in the process that rendered it.
 
     Feeds are frozen values, so "differs" is plain equality: a feed whose posts, title
     and links are all equal renders to the same bytes, so it keeps its bytes and ETag.
@@ -332,14 +351,14 @@ def render_site(
                 for fmt in config.feeds.formats:
                     path = feed_path(feed.path, fmt)
                     resources[path] = previous.resources[path]
-    documents = render_documents(changed, config, workers)
+    documents = render_documents(changed, config, workers, on_rendered)
     if previous is not None and _listings(previous.feeds.values()) == _listings(feeds):
         # The index and the OPML list each feed's title, links, language and updated time,
         # not its posts: an edit to a post's body leaves them as they were.
         for path in PAGE_PATHS:
             resources[path] = previous.resources[path]
     else:
-        documents += render_pages(feeds, config)
+        documents += render_pages(feeds, config, on_rendered)
     caching = Caching(
         config.feeds.max_age,
         config.feeds.stale_while_revalidate,

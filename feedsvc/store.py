@@ -128,7 +128,7 @@ class LazyBrotli:
     def body(self) -> bytes:
         body = self._body
         if body is None:
-            body = self._body = brotli.compress(_inflate(self.gzipped), quality=BROTLI_QUALITY)
+            body = self._body = brotli_bytes(_inflate(self.gzipped))
         return body
 
     @property
@@ -159,6 +159,11 @@ class Encoded:
     br: bytes | None = field(repr=False)
 
 
+def brotli_bytes(body: bytes) -> bytes:
+    """The br coding of ``body``, at the one quality every br coding is made with."""
+    return brotli.compress(body, quality=BROTLI_QUALITY)
+
+
 def encode(body: bytes, br_ahead: bool = True) -> Encoded:
     """Compress ``body`` (with gzip, and with brotli unless not ``br_ahead``);
     deterministic, so every replica gets the same bytes."""
@@ -167,7 +172,7 @@ def encode(body: bytes, br_ahead: bool = True) -> Encoded:
         identity_etag=strong_etag(body),
         identity_length=len(body),
         gzip=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
-        br=brotli.compress(body, quality=BROTLI_QUALITY) if br_ahead else None,
+        br=brotli_bytes(body) if br_ahead else None,
     )
 
 

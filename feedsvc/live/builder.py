@@ -20,6 +20,7 @@ from feedsvc.model import Post
 from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.pipeline import (
     LoadResult,
+    OnRendered,
     RenderedSite,
     SourceState,
     all_feeds,
@@ -69,8 +70,10 @@ class SiteBuilder:
         *,
         full: bool,
         workers: int | None,
+        on_rendered: OnRendered | None = None,
     ) -> Built:
-        """Normalize, group, render (every feed when ``full``, else those that changed)."""
+        """Normalize, group, render (every feed when ``full``, else those that changed);
+        ``on_rendered`` is told of each document rendered (pipeline.render_site)."""
         self.normalized.workers = workers
         now = self._clock()
         loaded = normalize_sources(states, config, cache=self.normalized)
@@ -79,7 +82,7 @@ class SiteBuilder:
         loaded = hold_scheduled(loaded, now)
         feeds = all_feeds(loaded.posts, config, partner_posts)
         previous = None if full else self.rendered
-        rendered = render_site(feeds, config, previous, workers)
+        rendered = render_site(feeds, config, previous, workers, on_rendered)
         status = status_of(loaded, feeds, now)
         snapshot = Snapshot(resources=rendered.resources, status=status)
         return Built(snapshot, loaded, rendered, self.normalized.normalized, partner_posts)

@@ -54,9 +54,7 @@ from feedsvc.live.scheduled import DueTimer
 from feedsvc.live.status import service_status
 from feedsvc.live.tasks import SourceTasks
 from feedsvc.metrics import Metrics
-from feedsvc.pipeline import (
-    render_context,
-)
+from feedsvc.pipeline import OnRendered, render_context
 from feedsvc.status import ServiceStatus
 from feedsvc.store import Snapshot, SnapshotRef
 from feedsvc.warm.file import Served
@@ -145,13 +143,19 @@ class Publisher:
 
     # --- building ---------------------------------------------------------------------------
 
-    def build(self) -> SnapshotRef:
+    def build(self, on_rendered: OnRendered | None = None) -> SnapshotRef:
         """Read every source and render every feed: the start-up build (synchronous, with
-        ``workers`` processes, before the server's event loop runs)."""
+        ``workers`` processes, before the server's event loop runs). ``on_rendered`` is told
+        of every document, in the worker that rendered it (`feedsvc build` writes it there)."""
         started = time.perf_counter()
         self._reads.read_all(self.config)
         built = self._builder.assemble(
-            self.config, self._reads.states, (), full=True, workers=self._workers
+            self.config,
+            self._reads.states,
+            (),
+            full=True,
+            workers=self._workers,
+            on_rendered=on_rendered,
         )
         return self._first(built, started)
 

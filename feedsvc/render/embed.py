@@ -164,11 +164,20 @@ def fragment_resource(feed_json: Resource, limit: int) -> Resource:
     )
 
 
+def fragment_path(path: str, content_type: str) -> str | None:
+    """The URL path of the fragment of the document at ``path``: a JSON Feed's; None for
+    any other document."""
+    if path.endswith(JSON_SUFFIX) and "json" in content_type:
+        return embed_path(path[1 : -len(JSON_SUFFIX)])
+    return None
+
+
 def default_fragments(resources: Mapping[str, Resource]) -> dict[str, Resource]:
     """The fragment, with the default limit, of every JSON Feed among ``resources``: what
     `feedsvc build` writes, a static server having no ``?limit``."""
-    return {
-        embed_path(path[1 : -len(JSON_SUFFIX)]): fragment_resource(resource, DEFAULT_LIMIT)
-        for path, resource in sorted(resources.items())
-        if path.endswith(JSON_SUFFIX) and "json" in resource.content_type
-    }
+    fragments = {}
+    for path, resource in sorted(resources.items()):
+        fragment = fragment_path(path, resource.content_type)
+        if fragment is not None:
+            fragments[fragment] = fragment_resource(resource, DEFAULT_LIMIT)
+    return fragments
