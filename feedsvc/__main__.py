@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -154,7 +154,7 @@ def _build(config: Config, args: argparse.Namespace) -> int:
             # A cold build renders every document, and each is written by the worker that
             # rendered it, while the other renders (export.Tree).
             publisher.build(on_rendered=tree.write_rendered)
-            written = publisher.ref.current.resources.keys()
+            written: Collection[str] = publisher.ref.current.resources.keys()
             publisher.save_snapshot()
         else:
             run_sync(publisher.catch_up())
