@@ -16,6 +16,7 @@ from feedsvc.config import Config
 from feedsvc.configfile import load_config
 from feedsvc.errors import FeedsvcError
 from feedsvc.model import Problem, Severity
+from feedsvc.status import LanguageStatus
 
 log = logging.getLogger("feedsvc")
 
@@ -136,7 +137,20 @@ def _check(config: Config, args: argparse.Namespace) -> int:
         f"{len(loaded.scheduled)} scheduled, {errors} errors",
         file=sys.stderr,
     )
+    if loaded.language_candidates is not None:
+        _print_languages(LanguageStatus.of(loaded.posts, loaded.language_candidates))
     return 1 if errors else 0
+
+
+def _print_languages(status: LanguageStatus) -> None:
+    """site.detect_language's summary: what /status says under ``languages``."""
+    per = ", ".join(f"{count.lang} {count.posts}" for count in status.per_language) or "none"
+    print(
+        f"languages detected: {per}; kept the default: {status.low_confidence} "
+        f"(low confidence), {status.too_short} (too short to guess); "
+        f"candidates: {', '.join(status.candidates)}",
+        file=sys.stderr,
+    )
 
 
 def _build(config: Config, args: argparse.Namespace) -> int:

@@ -75,6 +75,7 @@ def post(title: str, body: str, date: str = "2024-03-01", lang: str | None = Non
 
 def write_site(root: Path, site_keys: str, posts: dict[str, str]) -> Site:
     site = Site(root)
+    root.mkdir(parents=True, exist_ok=True)
     site.config_file.write_text(SITE_TOML.format(site=site_keys), encoding="utf-8")
     for relative, text in posts.items():
         site.write_post(relative, text)
@@ -423,3 +424,15 @@ async def test_a_language_the_whole_feed_states_is_a_default_detection_may_repla
     # The operator's lang on the source is explicit: nothing is detected.
     explicit = await read_feed(replace(source, lang="en"), fetcher)
     assert {p.lang_guess for p in normalize(explicit, config).posts} == {None}
+
+
+def test_check_prints_what_detection_made_of_the_posts(tmp_path):
+    site = write_site(tmp_path, ON, MIXED)
+    checked = run("check", "--config", str(site.config_file))
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        "languages detected: en 1, es 1; kept the default: 1 (low confidence), "
+        "1 (too short to guess); candidates: en, es"
+    ) in checked.stderr
+    off = write_site(tmp_path / "off", "", MIXED)
+    assert "languages detected" not in run("check", "--config", str(off.config_file)).stderr
