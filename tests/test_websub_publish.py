@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from live_support import post_text
-from websub_support import PUBLIC, hub_site
+from websub_support import PUBLIC, hub_site, serve_hub
 
 
 class ExternalHub:
@@ -25,10 +25,7 @@ class ExternalHub:
 
 async def external_hub(aiohttp_server) -> ExternalHub:
     hub = ExternalHub()
-    app = web.Application()
-    app.router.add_post("/hub", hub.handle)
-    server = await aiohttp_server(app)
-    hub.url = str(server.make_url("/hub"))
+    hub.url = await serve_hub(aiohttp_server, hub.handle)
     return hub
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from aggregate_support import SITE, FakeClock, atom_feed, item
 from aiohttp import web
+from websub_support import serve_hub
 
 from feedsvc.aggregate.service import Aggregator
 from feedsvc.configfile import parse_config
@@ -45,10 +46,7 @@ class PartnerHub:
 @pytest.fixture
 async def hub(aiohttp_server: Any) -> PartnerHub:
     hub = PartnerHub()
-    app = web.Application()
-    app.router.add_post("/hub", hub.handle)
-    server = await aiohttp_server(app)
-    hub.url = str(server.make_url("/hub"))
+    hub.url = await serve_hub(aiohttp_server, hub.handle)
     return hub
 
 

@@ -12,7 +12,7 @@ subscribers that are real aiohttp servers on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +101,14 @@ class Subscriber:
 async def echo_challenge(request: web.Request) -> web.Response:
     """Where a "redirect" callback sends the hub: it would answer the challenge."""
     return web.Response(text=request.query["hub.challenge"])
+
+
+async def serve_hub(aiohttp_server: Any, handle: Callable[..., Awaitable[web.Response]]) -> str:
+    """``handle`` as a hub answering POST /hub on a server of its own: the hub's URL."""
+    app = web.Application()
+    app.router.add_post("/hub", handle)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/hub"))
 
 
 async def subscriber(aiohttp_server: Any) -> Subscriber:
