@@ -8,7 +8,7 @@ workers fork, so they share it.
 
 The candidates' probabilities come from the detector's whole model (139 languages), not from
 the detector narrowed to the candidates: narrowed, it names the nearest candidate for any
-text (a French post among "en" and "es" comes out Spanish at 0.9); whole, a text in another
+text (a French post among "en" and "es" can come out Spanish at 0.9); whole, a text in another
 language leaves every candidate far below the threshold, and the post keeps the default.
 """
 
