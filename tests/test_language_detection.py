@@ -13,6 +13,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from live_support import Site
 from source_support import normalize
 from test_cli import run
@@ -436,3 +438,13 @@ def test_check_prints_what_detection_made_of_the_posts(tmp_path):
     ) in checked.stderr
     off = write_site(tmp_path / "off", "", MIXED)
     assert "languages detected" not in run("check", "--config", str(off.config_file)).stderr
+
+
+@settings(max_examples=80, deadline=None)
+@given(title=st.text(), body=st.text(min_size=MIN_BODY_TEXT))
+def test_any_text_gives_a_candidate_or_the_default_never_an_error(title, body):
+    post = normalized(ES_ONLY, body, {"title": "Title " + title})
+    guess = post.lang_guess
+    assert 0.0 <= guess.confidence <= 1.0
+    assert guess.lang in ("", "en", "es")
+    assert post.lang == (guess.lang if guess.outcome is Detection.DETECTED else "en")
