@@ -13,6 +13,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
+from itertools import accumulate, pairwise
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -33,8 +34,18 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def parallel_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
-    """``[func(x) for x in items]``, spread over forked workers; results must pickle."""
+def parallel_map(
+    func: Callable[[T], R],
+    items: Sequence[T],
+    workers: int | None = None,
+    chunk_sizes: Sequence[int] | None = None,
+) -> list[R]:
+    """``[func(x) for x in items]``, spread over forked workers; results must pickle.
+
+    Each chunk of items runs in one worker, in order. ``chunk_sizes`` cut ``items`` into
+    chunks (they add up to its length), for items that share work within a chunk; by
+    default, chunks of equal size, eight per worker.
+    """
     global _work
     count = default_workers() if workers is None else workers
     if (
@@ -43,11 +54,15 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], workers: int | None
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         return [func(item) for item in items]
-    # Several chunks per worker even out chunks that cost more than others, and keep
-    # the results in transit (pickled, then unpickled) a small part of the whole.
-    chunks = count * 8
-    size = -(-len(items) // chunks)
-    bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    if chunk_sizes is None:
+        # Several chunks per worker even out chunks that cost more than others, and keep
+        # the results in transit (pickled, then unpickled) a small part of the whole.
+        size = -(-len(items) // (count * 8))
+        chunk_sizes = [min(size, len(items) - start) for start in range(0, len(items), size)]
+    if sum(chunk_sizes) != len(items) or min(chunk_sizes) < 1:
+        raise ValueError(f"chunk sizes {list(chunk_sizes)} do not cut {len(items)} items")
+    starts = list(accumulate(chunk_sizes, initial=0))
+    bounds = list(pairwise(starts))
     _work = (func, items)
     # Out of the cyclic GC's reach in the workers: a collection there would write to every
     # inherited object's header and so copy every page of the parent's heap into each

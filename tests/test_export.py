@@ -45,6 +45,9 @@ def test_the_render_workers_write_the_files_the_resources_would_give(tmp_path):
     with Tree(by_workers, now) as written:
         rendered = render_site(feeds, config, workers=2, on_rendered=written.write_rendered)
         count = written.finish(rendered.resources, rendered.resources.keys())
+    # The same documents, in the same order, as rendered in this process alone.
+    alone = render_site(feeds, config, workers=1).resources
+    assert list(alone.items()) == list(rendered.resources.items())
     with Tree(by_parent, now) as kept:
         assert kept.finish(rendered.resources, ()) == count
     files = tree(by_workers)

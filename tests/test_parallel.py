@@ -39,3 +39,20 @@ def fail_on_seven(n: int) -> int:
 def test_a_worker_error_reaches_the_caller():
     with pytest.raises(ValueError, match="seven"):
         parallel_map(fail_on_seven, list(range(MIN_ITEMS + 1)), 2)
+
+
+def test_given_chunks_run_each_in_one_fresh_worker_in_order():
+    items = list(range(MIN_ITEMS + 50))
+    sizes = [150, 1, 99]
+    results = parallel_map(square_with_pid, items, 2, sizes)
+    assert [value for value, _ in results] == [n * n for n in items]
+    pids = [pid for _, pid in results]
+    chunks = [set(pids[:150]), set(pids[150:151]), set(pids[151:])]
+    assert [len(chunk) for chunk in chunks] == [1, 1, 1]
+    assert len(set.union(*chunks)) == 3  # a fresh worker for each chunk
+
+
+@pytest.mark.parametrize("sizes", [[100, 100], [MIN_ITEMS + 1, 0], [MIN_ITEMS, 2, -1]])
+def test_chunk_sizes_that_do_not_cut_the_items_are_refused(sizes):
+    with pytest.raises(ValueError, match="do not cut"):
+        parallel_map(square_with_pid, list(range(MIN_ITEMS + 1)), 2, sizes)
