@@ -23,7 +23,7 @@ from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
 from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.cache import NormalizeCache
-from feedsvc.normalize.language import with_known_languages
+from feedsvc.normalize.language import load_detector, with_known_languages
 from feedsvc.parallel import parallel_map
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
@@ -173,6 +173,8 @@ def normalize_sources(
     if cache is not None:
         mapper = cache.mapper(config)
     else:
+        if config.site.detect_language:
+            load_detector()  # before parallel_map forks: its workers share the model
 
         def mapper(func: Callable[[RawPost], Any], items: Sequence[RawPost]) -> list[Any]:
             return parallel_map(func, items, workers)

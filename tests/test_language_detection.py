@@ -24,12 +24,14 @@ from feedsvc.configfile import parse_config
 from feedsvc.errors import ConfigError
 from feedsvc.live import Publisher
 from feedsvc.model import Detection, RawPost
-from feedsvc.normalize import normalize_post
+from feedsvc.normalize import language, normalize_post
 from feedsvc.normalize.language import (
     MIN_BODY_TEXT,
     SAMPLE_LENGTH,
     detection_sample,
+    guess_language,
     known_languages,
+    release_detector,
 )
 from feedsvc.service import create_service
 from feedsvc.sources.feed import read_feed
@@ -97,6 +99,11 @@ MIXED = {
     ),
 }
 ON = 'detect_language = true\ndetect_languages = ["en", "es"]'
+
+
+def model_held() -> bool:
+    """Whether this process holds the detector's model."""
+    return language._detector.cache_info().currsize == 1
 
 
 def titles(body: bytes) -> set[str]:
@@ -185,6 +192,12 @@ def test_known_languages_keep_one_tag_per_detected_language(tmp_path):
     raws = [raw(1, "pt-BR"), raw(2, "pt_BR"), raw(3, "pt"), raw(4, "en"), raw(5, "Klingon")]
     # The site's own tag for English; pt-BR, carried by more posts than pt; no bad tag.
     assert known_languages(config, raws) == ("en-US", "pt-BR")
+    # Found without the model: a language it does not know ("tlh") stays, and is never
+    # given; "zxx" (no linguistic content) is no language.
+    more = [*raws, raw(6, "tlh"), raw(7, "zxx")]
+    assert known_languages(config, more) == ("en-US", "pt-BR", "tlh")
+    site = replace(config.site, detect_languages=("es", "tlh"))
+    assert guess_language("", f"<p>{ENGLISH}</p>", site).lang == "es"  # tlh: probability 0
 
 
 def normalized(site_keys: dict, text: str, meta: dict | None = None, default_lang=None):
@@ -327,10 +340,15 @@ async def test_a_live_rebuild_detects_only_the_post_that_changed(tmp_path):
     site = write_site(tmp_path, ON, MIXED)
     publisher = Publisher(site.config(), workers=1)
     publisher.build()
+    # Rendering every feed comes after normalizing: the model is let go for it.
+    assert model_held() is False
     await publisher.start()
     try:
+        await publisher.rebuild(trigger="nothing")  # no post changed: no model read
+        assert model_held() is False
         site.write_post("spanish.md", post("Taller de escritura", ENGLISH, "2024-03-02"))
         await publisher.rebuild(trigger="test")
+        assert model_held() is True
         assert publisher.status().last_rebuild.trigger == "test"
         assert publisher.status().last_rebuild.posts_normalized == 1
         assert publisher.status().languages.per_language[-1].lang == "en"  # no Spanish left
@@ -351,9 +369,11 @@ def test_a_warm_start_restores_the_detected_languages_without_detecting_again(tm
     keeper = SnapshotKeeper(snapshot)
     served = keeper.open(config)
     assert served is not None
+    release_detector()
     restored = keeper.restore(served, config)
     assert restored is not None
     assert restored.normalized.normalized == 0  # every post, its guess included, from disk
+    assert model_held() is False  # nothing to detect: the model is not read
     guesses = {p.source_path.rsplit("/", 1)[-1]: p.lang_guess for p in restored.loaded.posts}
     assert guesses["spanish.md"].lang == "es"
     assert guesses["spanish.md"].outcome is Detection.DETECTED

@@ -18,6 +18,7 @@ from feedsvc.clock import Clock
 from feedsvc.config import Config
 from feedsvc.model import Post
 from feedsvc.normalize.cache import NormalizeCache
+from feedsvc.normalize.language import release_detector
 from feedsvc.pipeline import (
     LoadResult,
     OnRendered,
@@ -77,6 +78,11 @@ class SiteBuilder:
         self.normalized.workers = workers
         now = self._clock()
         loaded = normalize_sources(states, config, cache=self.normalized)
+        if full:
+            # Rendering every feed, in workers forked from here, is the build's peak of
+            # memory: without the language model's 85 MB (docs/benchmarks.md "Language
+            # detection"). The next rebuild that detects a post reads it again.
+            release_detector()
         if self.normalized.kept:
             loaded = replace(loaded, problems=(*loaded.problems, *self.normalized.kept))
         loaded = hold_scheduled(loaded, now)

@@ -12,7 +12,6 @@ from functools import partial
 from feedsvc.config import Config
 from feedsvc.errors import PostError
 from feedsvc.model import Post, Problem, RawPost, Severity, Translation, newest_first
-from feedsvc.normalize.language import load_detector
 from feedsvc.normalize.post import is_draft, normalize_post
 
 
@@ -51,8 +50,6 @@ def normalize_posts(
     posts: list[Post] = []
     first_by_id: dict[str, Post] = {}
     ordered = sorted(raws, key=lambda r: (r.path, r.line))
-    if config.site.detect_language:
-        load_detector()  # here, before the mapper forks: its workers share the model
     results = mapper(partial(normalize_one, config=config), ordered)
     for raw, post in zip(ordered, results, strict=True):
         if post is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from feedsvc.config import Config
 from feedsvc.model import Post, Problem, RawPost
 from feedsvc.normalize.batch import Mapper
+from feedsvc.normalize.language import load_detector
 from feedsvc.parallel import parallel_map
 
 
@@ -46,8 +47,10 @@ class NormalizeCache:
         self._key: object = None
         self.kept: tuple[Problem, ...] = ()
         self.normalized = 0  # how many posts the last call normalized (not reused)
+        self._detecting = False  # site.detect_language of the config mapper() was given
 
     def mapper(self, config: Config) -> Mapper:
+        self._detecting = config.site.detect_language
         key = _key_of(config)
         if key != self._key:
             self._entries = {}
@@ -68,6 +71,8 @@ class NormalizeCache:
     ) -> list[Post | Problem | None]:
         old = self._entries
         misses = [raw for raw in raws if not _reusable(old.get(raw.path), raw)]
+        if misses and self._detecting:
+            load_detector()  # before parallel_map forks: its workers share the model
         normalized = parallel_map(func, misses, self.workers)
         fresh = dict(zip(map(id, misses), normalized, strict=True))
         entries: dict[str, NormalizedEntry] = {}

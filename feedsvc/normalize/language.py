@@ -51,11 +51,21 @@ def load_detector() -> None:
     _detector()
 
 
-def detector_label(tag: str) -> str:
-    """The detector's name for the language of BCP 47 ``tag`` (``pt-BR`` → ``pt``), or
-    ValueError when the detector does not know that language."""
+def release_detector() -> None:
+    """Let the model go (about 85 MB); the next detection reads it again."""
+    _detector.cache_clear()
+
+
+def _label(tag: str) -> str:
+    """The detector's name for the language of BCP 47 ``tag`` (``pt-BR`` → ``pt``)."""
     primary = tag.split("-", 1)[0].lower()
-    label = _LABEL_ALIASES.get(primary, primary)
+    return _LABEL_ALIASES.get(primary, primary)
+
+
+def detector_label(tag: str) -> str:
+    """``tag``'s name in the detector, or ValueError when the detector does not know that
+    language (reads the model)."""
+    label = _label(tag)
     if label == _NO_LANGUAGE or label not in _detector().labels:
         raise ValueError(f"the language detector (py3langid) does not know {tag!r}")
     return label
@@ -71,9 +81,10 @@ def with_known_languages(config: Config, raws: Iterable[RawPost]) -> Config:
 
 
 def known_languages(config: Config, raws: Iterable[RawPost]) -> tuple[str, ...]:
-    """The site's language, every source's ``lang``, and every explicit language of a post,
-    that the detector knows; one tag per detected language (the site's, else the one most
-    posts carry: ``pt-BR`` on 9 posts and ``pt`` on 1 make ``pt-BR``), sorted."""
+    """The site's language, every source's ``lang``, and every explicit language of a post;
+    one tag per detected language (the site's, else the one most posts carry: ``pt-BR`` on 9
+    posts and ``pt`` on 1 make ``pt-BR``), sorted. Without reading the model: a language the
+    detector does not know stays a candidate that is never given."""
     seen: Counter[str] = Counter()
     for raw in raws:
         given = raw.meta.get("lang") or raw.default_lang
@@ -86,10 +97,8 @@ def known_languages(config: Config, raws: Iterable[RawPost]) -> tuple[str, ...]:
     by_label: dict[str, str] = {}
     ranked = sorted(seen, key=lambda tag: (-seen[tag], tag))
     for tag in (config.site.language, *ranked):
-        try:
-            by_label.setdefault(detector_label(tag), tag)
-        except ValueError:
-            continue  # a language the detector cannot tell: never guessed
+        if _label(tag) != _NO_LANGUAGE:  # "zxx", no linguistic content: never a language
+            by_label.setdefault(_label(tag), tag)
     return tuple(sorted(by_label.values()))
 
 
@@ -108,10 +117,7 @@ def guess_language(title: str, content_html: str, site: SiteConfig) -> LanguageG
     if sample is None or not site.detect_languages:
         return LanguageGuess(Detection.TOO_SHORT, "", 0.0)
     probabilities = dict(_detector().rank(sample))
-    scored = [
-        (round(probabilities.get(detector_label(tag), 0.0), 4), tag)
-        for tag in site.detect_languages
-    ]
+    scored = [(round(probabilities.get(_label(tag), 0.0), 4), tag) for tag in site.detect_languages]
     # Highest probability, then the first tag in order: the same guess on every run.
     confidence, lang = min(scored, key=lambda pair: (-pair[0], pair[1]))
     outcome = (
