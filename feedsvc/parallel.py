@@ -2,9 +2,9 @@
 
 Normalizing 10,000 posts and rendering and compressing two thousand feeds is CPU
 work in Python; one process uses one core. Forked workers see the parent's data
-(copy-on-write) without pickling it, and return only their results. Where fork is
-unavailable, or the work is small, or one worker is asked for, it is a plain map,
-with the same results in the same order.
+(copy-on-write) without pickling it, and send back only their results, each as soon as
+it is made. Where fork is unavailable, or the work is small, or one worker is asked for,
+it is a plain map, with the same results in the same order.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate, pairwise
+from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -55,33 +56,82 @@ def parallel_map(
     ):
         return [func(item) for item in items]
     if chunk_sizes is None:
-        # Several chunks per worker even out chunks that cost more than others, and keep
-        # the results in transit (pickled, then unpickled) a small part of the whole.
+        # Several chunks per worker even out chunks that cost more than others.
         size = -(-len(items) // (count * 8))
         chunk_sizes = [min(size, len(items) - start) for start in range(0, len(items), size)]
     if sum(chunk_sizes) != len(items) or min(chunk_sizes) < 1:
         raise ValueError(f"chunk sizes {list(chunk_sizes)} do not cut {len(items)} items")
-    starts = list(accumulate(chunk_sizes, initial=0))
-    bounds = list(pairwise(starts))
     _work = (func, items)
     # Out of the cyclic GC's reach in the workers: a collection there would write to every
     # inherited object's header and so copy every page of the parent's heap into each
     # worker (the gc.freeze documentation's own advice before fork).
     gc.freeze()
     try:
-        # A fresh worker per chunk: an object a worker reads is copied into it (a reference
-        # count is a write), so a long-lived worker ends up holding a copy of every post it
-        # ever read; one per chunk holds only the chunk's.
-        with multiprocessing.get_context("fork").Pool(count, maxtasksperchild=1) as pool:
-            results = [result for part in pool.imap(_run_chunk, bounds) for result in part]
+        return _run_chunks(pairwise(accumulate(chunk_sizes, initial=0)), len(items), count)
     finally:
         gc.unfreeze()
         _work = None
+
+
+def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> list[Any]:
+    """Run each chunk (start, stop) in a fresh forked worker, ``count`` at a time, in order.
+
+    A fresh worker per chunk: an object a worker reads is copied into it (a reference count
+    is a write), so a long-lived worker ends up holding a copy of every post it ever read;
+    one per chunk holds only the chunk's. Each result comes back through a pipe as soon as
+    it is made, so neither side ever holds a chunk's results twice (list and pickle).
+    """
+    context = multiprocessing.get_context("fork")
+    results: list[Any] = [None] * total
+    running: dict[Connection, multiprocessing.process.BaseProcess] = {}
+
+    def start_next() -> None:
+        bounds = next(chunks, None)
+        if bounds is None:
+            return
+        reader, writer = context.Pipe(duplex=False)
+        worker = context.Process(target=_run_chunk, args=(writer, *bounds), daemon=True)
+        worker.start()
+        writer.close()  # the worker's end: EOF here once the worker is done
+        running[reader] = worker
+
+    try:
+        for _ in range(count):
+            start_next()
+        while running:
+            for reader in wait(list(running)):
+                assert isinstance(reader, Connection)
+                try:
+                    index, failed, value = reader.recv()
+                except EOFError:
+                    worker = running.pop(reader)
+                    worker.join()
+                    reader.close()
+                    if worker.exitcode != 0:
+                        raise RuntimeError(f"a worker died (exit code {worker.exitcode})") from None
+                    start_next()
+                    continue
+                if failed:
+                    raise value
+                results[index] = value
+    finally:
+        for reader, worker in running.items():
+            worker.kill()
+            worker.join()
+            reader.close()
     return results
 
 
-def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
+def _run_chunk(writer: Connection, start: int, stop: int) -> None:
     assert _work is not None, "parallel_map's work is set before the workers fork"
     func, items = _work
-    start, stop = bounds
-    return [func(items[i]) for i in range(start, stop)]
+    for index in range(start, stop):
+        try:
+            writer.send((index, False, func(items[index])))
+        except Exception as e:  # the caller raises it, as a plain map would
+            try:
+                writer.send((index, True, e))
+            except Exception:  # an error that does not pickle: what it says
+                writer.send((index, True, RuntimeError(f"{type(e).__name__}: {e}")))
+            break
+    writer.close()

@@ -304,7 +304,10 @@ def _render_feed(
 ) -> Document:
     index, fmt = job
     feed = feeds[index]
-    body = RENDERERS[fmt](feed, ctx, cache=cache)
+    # An archive holds each of its posts once and shares none with another archive: its
+    # entries would only take the cache's room (and a worker's memory) from entries that
+    # are asked for again.
+    body = RENDERERS[fmt](feed, ctx, cache=None if feed.archive else cache)
     content_type = f"{MEDIA_TYPES[fmt]}; charset=utf-8"
     links = discovery_links(ctx.hubs, self_url(ctx, feed, fmt))
     path = feed_path(feed.path, fmt)

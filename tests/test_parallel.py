@@ -56,3 +56,30 @@ def test_given_chunks_run_each_in_one_fresh_worker_in_order():
 def test_chunk_sizes_that_do_not_cut_the_items_are_refused(sizes):
     with pytest.raises(ValueError, match="do not cut"):
         parallel_map(square_with_pid, list(range(MIN_ITEMS + 1)), 2, sizes)
+
+
+class Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def fail_unpicklably_on_seven(n: int) -> int:
+    if n == 7:
+        raise Unpicklable("seven, unpicklably")
+    return n
+
+
+def test_an_error_that_does_not_pickle_still_reaches_the_caller():
+    with pytest.raises(RuntimeError, match="Unpicklable: seven, unpicklably"):
+        parallel_map(fail_unpicklably_on_seven, list(range(MIN_ITEMS + 1)), 2)
+
+
+def die_on_seven(n: int) -> int:
+    if n == 7:
+        os._exit(3)
+    return n
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    with pytest.raises(RuntimeError, match="a worker died \\(exit code 3\\)"):
+        parallel_map(die_on_seven, list(range(MIN_ITEMS + 1)), 2)
