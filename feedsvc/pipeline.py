@@ -203,9 +203,21 @@ def run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        pass
+    else:
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+    results: list[_T] = []
+
+    async def keep_result() -> None:
+        results.append(await coroutine)
+
+    # The main task returns None, not the result: on the main thread, Python 3.11's
+    # asyncio.run puts its task in a SIGINT handler, and restoring the handler formats the
+    # repr of that handler, hence of the task and its result (signal._int_to_enum's failed
+    # enum lookup): 0.5 s for the source states of a 10,000-post site.
+    asyncio.run(keep_result())
+    return results[0]
 
 
 def render_context(config: Config) -> RenderContext:
