@@ -105,11 +105,13 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
                     index, failed, value = reader.recv()
                 except EOFError:
                     worker = running.pop(reader)
-                    worker.join()
                     reader.close()
+                    # The next chunk first: the worker may take a few ms more to exit (its
+                    # memory given back), which its core would otherwise spend idle.
+                    start_next()
+                    worker.join()
                     if worker.exitcode != 0:
                         raise RuntimeError(f"a worker died (exit code {worker.exitcode})") from None
-                    start_next()
                     continue
                 if failed:
                     raise value
