@@ -379,14 +379,15 @@ def _check_detection(site: SiteConfig) -> SiteConfig:
         _check_lang(tag, f"site.detect_languages[{i}]")
         for i, tag in enumerate(site.detect_languages)
     )
+    by_label: dict[str, str] = {}
     for i, tag in enumerate(candidates):
         key = f"site.detect_languages[{i}]"
         try:
             label = detector_label(tag)
         except ValueError as e:
             raise ConfigError(key, str(e)) from e
-        twin = next((t for t in candidates[:i] if detector_label(t) == label), None)
-        if twin is not None:
+        twin = by_label.setdefault(label, tag)
+        if twin != tag:
             raise ConfigError(key, f"{tag!r} cannot be told apart from {twin!r} by its text")
     return dataclasses.replace(site, detect_languages=candidates)
 

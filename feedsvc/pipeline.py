@@ -23,7 +23,7 @@ from feedsvc.feeds import EPOCH, build_feeds, build_partner_feeds
 from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.cache import NormalizeCache
-from feedsvc.normalize.language import load_detector, with_known_languages
+from feedsvc.normalize.language import with_known_languages
 from feedsvc.parallel import parallel_map
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
@@ -157,7 +157,7 @@ def normalize_sources(
 ) -> LoadResult:
     """Normalize every source's last good posts; a bad post or a failing source is a
     Problem. ``workers`` processes normalize (default: one per core; 1: in-process), unless
-    ``cache`` runs the per-post step instead (a running service's NormalizeCache)."""
+    ``cache`` (a running service's NormalizeCache, with its own workers) is given."""
     raws: list[RawPost] = []
     problems: list[Problem] = []
     for source in config.sources:
@@ -170,15 +170,9 @@ def normalize_sources(
     # Detection's default candidates are the languages the posts carry: known only now, and
     # part of the config the cache is keyed on, so a new language re-detects every post.
     config = with_known_languages(config, raws)
-    if cache is not None:
-        mapper = cache.mapper(config)
-    else:
-        if config.site.detect_language:
-            load_detector()  # before parallel_map forks: its workers share the model
-
-        def mapper(func: Callable[[RawPost], Any], items: Sequence[RawPost]) -> list[Any]:
-            return parallel_map(func, items, workers)
-
+    # Without a cache, a fresh one: every post is a miss, normalized by ``workers``
+    # processes, with the language model read first when detection is on (one path).
+    mapper = (cache if cache is not None else NormalizeCache(workers)).mapper(config)
     normalized = normalize_posts(raws, config, mapper=mapper)
     site = config.site
     return LoadResult(
