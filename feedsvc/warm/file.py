@@ -1,7 +1,8 @@
 """The snapshot file: everything served, and what an incremental rebuild needs, on disk.
 
 One file, written under a temporary name beside the old one and renamed over it, so a
-reader finds the old snapshot or the new one, never half of one:
+reader finds the old snapshot or the new one, never half of one (after a power cut, a file
+the disk had not yet been given whole fails its checks and is ignored):
 
     feedsvc-snapshot 1\\n           magic: this layout
     header                         JSON padded to HEADER_SIZE bytes: stamp, counts, checksums
@@ -120,8 +121,9 @@ def write_snapshot(
                 raise SnapshotError(str(path), "header too long")  # a bug: fixed fields
             out.seek(len(MAGIC))
             out.write(encoded.ljust(HEADER_SIZE - 1) + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
+        # No fsync before the rename: after a crash the new name may hold a torn file, which
+        # its sizes and checksums refuse (a cold build then), and a snapshot is a cache, so
+        # waiting for the disk buys nothing; it cost `feedsvc build` 0.15–0.2 s per run.
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
