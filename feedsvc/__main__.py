@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import socket
@@ -179,6 +180,10 @@ def _build(config: Config, args: argparse.Namespace) -> int:
         documents = tree.finish(snapshot.resources, written)
     _print_problems(snapshot.status.skipped, sys.stderr)
     print(f"wrote {documents} documents to {args.out}", file=sys.stderr)
+    # The process exits next: frozen, the heap is left out of the collection at interpreter
+    # shutdown, a walk over every object (0.18 s on the 10,000-post bench site) that finds
+    # nothing the exit does not free anyway.
+    gc.freeze()
     return 0
 
 
