@@ -57,8 +57,7 @@ def parallel_map(
         return [func(item) for item in items]
     if chunk_sizes is None:
         # Several chunks per worker even out chunks that cost more than others.
-        size = -(-len(items) // (count * 8))
-        chunk_sizes = [min(size, len(items) - start) for start in range(0, len(items), size)]
+        chunk_sizes = tapered_sizes(len(items), count, largest=-(-len(items) // (count * 8)))
     if sum(chunk_sizes) != len(items) or min(chunk_sizes) < 1:
         raise ValueError(f"chunk sizes {list(chunk_sizes)} do not cut {len(items)} items")
     _work = (func, items)
@@ -71,6 +70,28 @@ def parallel_map(
     finally:
         gc.unfreeze()
         _work = None
+
+
+def tapered_sizes(total: int, workers: int, largest: int) -> list[int]:
+    """Chunk sizes that add up to ``total``: ``largest`` at first, then smaller as the end
+    nears (half of what is left per worker), down to an eighth of ``largest``.
+
+    Chunks start in order as workers free up, so the last ones decide how long workers
+    wait idle for each other at the end: with equal chunks, up to a whole chunk (0.25 s of
+    normalizing, 0.35 s of rendering archives on the bench site). Shrinking them at the end
+    is guided self-scheduling (Polychronopoulos and Kuck, 1987); a chunk costs one fork,
+    a few milliseconds.
+    """
+    if largest < 1 or workers < 1:
+        raise ValueError(f"chunks of at least one item for at least one worker, not {largest}")
+    smallest = max(1, largest // 8)
+    sizes = []
+    left = total
+    while left > 0:
+        size = min(largest, max(smallest, -(-left // (2 * workers))), left)
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> list[Any]:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from itertools import accumulate, pairwise
 from typing import Any, TypeVar
 
 from feedsvc.clock import Clock, system_clock
@@ -24,7 +25,7 @@ from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.normalize.language import with_known_languages
-from feedsvc.parallel import parallel_map
+from feedsvc.parallel import default_workers, parallel_map, tapered_sizes
 from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.common import self_url
@@ -241,7 +242,7 @@ def render_documents(
     # A post sits in up to five feeds (site, category, language, both, archive): its
     # entry is rendered once per format (per chunk of jobs) and spliced into each.
     cache = FragmentCache(ctx)
-    chunks = _render_chunks(feeds, config.feeds.formats)
+    chunks = _render_chunks(feeds, config.feeds.formats, workers or default_workers())
     jobs = [job for chunk in chunks for job in chunk]
     render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache, on_rendered=on_rendered)
     documents = parallel_map(render, jobs, workers, [len(chunk) for chunk in chunks])
@@ -255,20 +256,23 @@ def render_documents(
 ARCHIVES_PER_CHUNK = 40
 
 
-def _render_chunks(feeds: Sequence[Feed], formats: Sequence[str]) -> list[list[tuple[int, str]]]:
+def _render_chunks(
+    feeds: Sequence[Feed], formats: Sequence[str], workers: int
+) -> list[list[tuple[int, str]]]:
     """The render jobs (feed index, format), in chunks that each run in one worker with its
     own fragment cache, cut so that feeds sharing posts share a chunk: the subscription
     feeds (site, categories, languages, both…), which all hold the newest posts, one chunk
-    per format; the archives, which hold each post once, in chunks of ARCHIVES_PER_CHUNK.
+    per format; the archives, which hold each post once, in chunks of ARCHIVES_PER_CHUNK,
+    smaller towards the end (parallel.tapered_sizes) so that the workers finish together.
     On the 10,000-post bench site, this builds 46,569 entries instead of 58,938 (chunks
     of equal size): the 12,120 entries of each format's subscription feeds are 5,523 posts.
     """
     chunks = [[(i, fmt) for i, feed in enumerate(feeds) if not feed.archive] for fmt in formats]
     archives = [(i, fmt) for fmt in formats for i, feed in enumerate(feeds) if feed.archive]
-    chunks += (
-        archives[start : start + ARCHIVES_PER_CHUNK]
-        for start in range(0, len(archives), ARCHIVES_PER_CHUNK)
-    )
+    for start, stop in pairwise(
+        accumulate(tapered_sizes(len(archives), workers, ARCHIVES_PER_CHUNK), initial=0)
+    ):
+        chunks.append(archives[start:stop])
     return [chunk for chunk in chunks if chunk]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from feedsvc.parallel import MIN_ITEMS, parallel_map
+from feedsvc.parallel import MIN_ITEMS, parallel_map, tapered_sizes
 
 
 def square_with_pid(n: int) -> tuple[int, int]:
@@ -50,6 +52,33 @@ def test_given_chunks_run_each_in_one_fresh_worker_in_order():
     chunks = [set(pids[:150]), set(pids[150:151]), set(pids[151:])]
     assert [len(chunk) for chunk in chunks] == [1, 1, 1]
     assert len(set.union(*chunks)) == 3  # a fresh worker for each chunk
+
+
+@given(total=st.integers(0, 20_000), workers=st.integers(1, 16), largest=st.integers(1, 1_000))
+def test_tapered_chunks_cut_the_items_and_shrink_towards_the_end(total, workers, largest):
+    sizes = tapered_sizes(total, workers, largest)
+    assert sum(sizes) == total
+    assert all(1 <= size <= largest for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # never larger than the one before
+    smallest = max(1, largest // 8)
+    assert all(size >= smallest for size in sizes[:-1])  # only the remainder is smaller
+    if total >= 4 * workers * largest:
+        assert sizes[0] == largest
+        # The last chunks are small, so the workers finish within one small chunk.
+        assert sizes[-1] <= max(smallest, -(-largest // 2))
+
+
+def test_the_bench_sites_posts_end_in_small_chunks():
+    sizes = tapered_sizes(10_000, 2, 625)
+    assert sizes[:13] == [625] * 13
+    assert sizes[-4:] == [78, 78, 78, 15]
+    assert len(sizes) == 24  # 16 equal chunks before: 8 more forks, a few ms each
+
+
+@pytest.mark.parametrize("largest, workers", [(0, 2), (10, 0)])
+def test_tapered_chunks_hold_something(largest, workers):
+    with pytest.raises(ValueError, match="at least one"):
+        tapered_sizes(100, workers, largest)
 
 
 @pytest.mark.parametrize("sizes", [[100, 100], [MIN_ITEMS + 1, 0], [MIN_ITEMS, 2, -1]])
