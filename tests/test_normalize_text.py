@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedsvc.normalize import clean_text, html_to_text, plain_text, truncate_summary
-from feedsvc.normalize.text import grapheme_boundaries
+from feedsvc.normalize.text import collapse_whitespace, grapheme_boundaries
 
 # XML 1.0 §2.2 Char, as a test oracle independent of the implementation's pattern.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -47,6 +47,46 @@ def test_clean_text_output_always_fits_in_xml(text: str) -> None:
     element.text = cleaned
     # ElementTree writes whatever it is given; its parser then refuses non-XML characters.
     ET.fromstring(ET.tostring(element, encoding="unicode"))
+
+
+# The regex passes clean_text and collapse_whitespace were before faster equivalents took
+# their place (issue 12): the two must agree on every input.
+_UNWANTED_ORACLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
+_WHITESPACE_ORACLE = re.compile(r"\s+")
+# ASCII and the characters at the edges of both sets: C0 controls, U+001C–U+001F (Python's
+# separators), NEL, NBSP, the Unicode spaces, ZWSP and BOM (not whitespace), bidi controls.
+_TRICKY = st.sampled_from(
+    [chr(c) for c in range(0x80)]
+    + list("\x85\xa0\u1680\u180e\u2000\u200a\u200b\u2028\u2029\u202a\u202e\u202f\u205f")
+    + list("\u2066\u2069\u3000\ufeff\ufffe\uffff\ud800\udfff\U0001f389é")
+)
+
+
+@given(st.one_of(st.text(), st.text(_TRICKY), st.text(st.characters(max_codepoint=0x7F))))
+def test_clean_text_and_collapse_whitespace_agree_with_their_regexes(text: str) -> None:
+    assert clean_text(text) == _UNWANTED_ORACLE.sub("", text)
+    assert collapse_whitespace(text) == _WHITESPACE_ORACLE.sub(" ", text).strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned", "collapsed"),
+    [
+        ("", "", ""),
+        ("a\x1bb", "ab", "a\x1bb"),  # ASCII: the byte path
+        ("\t\n\r", "\t\n\r", ""),
+        ("a\x1c\x1d\x1e\x1fb", "ab", "a b"),  # separators: whitespace, and not XML
+        ("a\x85\xa0b\u3000c", "a\x85\xa0b\u3000c", "a b c"),
+        ("a\u200b\ufeffb", "a\u200b\ufeffb", "a\u200b\ufeffb"),  # not whitespace
+        ("é\x00\u202ex", "éx", "é\x00\u202ex"),  # non-ASCII: the regex path
+    ],
+)
+def test_clean_text_and_collapse_whitespace_at_the_edges(
+    text: str, cleaned: str, collapsed: str
+) -> None:
+    assert clean_text(text) == cleaned
+    assert collapse_whitespace(text) == collapsed
 
 
 def test_plain_text_strips_tags_decodes_entities_and_collapses_space() -> None:

@@ -21,7 +21,9 @@ _XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 # they can make a title display as something it is not ("Trojan Source", CVE-2021-42574).
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 _UNWANTED = re.compile(f"[{_XML_FORBIDDEN}{_BIDI_CONTROLS}]")
-_WHITESPACE = re.compile(r"\s+")
+# The same set within ASCII: C0 controls but tab, LF and CR. Deleting bytes is ~4x faster than
+# a regex pass, and most text (every post of an English site) is ASCII.
+_ASCII_FORBIDDEN = bytes(c for c in range(0x20) if chr(c) not in "\t\n\r")
 
 # Elements after which rendered text would show a break, so their text must not run together.
 _BLOCK_TAGS = frozenset(
@@ -34,12 +36,20 @@ _INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript"})
 
 def clean_text(s: str) -> str:
     """``s`` without XML 1.0-forbidden characters and bidi embedding/override/isolate controls."""
+    if s.isascii():  # O(1): CPython records it
+        data = s.encode("ascii")
+        kept = data.translate(None, _ASCII_FORBIDDEN)
+        return s if len(kept) == len(data) else kept.decode("ascii")
     return _UNWANTED.sub("", s)
 
 
 def collapse_whitespace(s: str) -> str:
-    """Runs of whitespace (newlines included) become one space; ends are stripped."""
-    return _WHITESPACE.sub(" ", s).strip()
+    """Runs of whitespace (newlines included) become one space; ends are stripped.
+
+    Whitespace is what ``str.isspace`` says (Unicode White_Space, plus U+001C–U+001F, which
+    Python counts as separators): the same set as ``re``'s ``\\s``, ~3x faster than a regex.
+    """
+    return " ".join(s.split())
 
 
 class _TextExtractor(HTMLParser):
