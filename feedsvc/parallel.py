@@ -12,9 +12,10 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import selectors
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate, pairwise
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -105,6 +106,11 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
     context = multiprocessing.get_context("fork")
     results: list[Any] = [None] * total
     running: dict[Connection, multiprocessing.process.BaseProcess] = {}
+    # One selector for the whole map, each worker's pipe registered while it runs:
+    # multiprocessing.connection.wait builds and closes a selector on every call, which
+    # cost the parent 0.4 s of CPU per build of the bench site (13,000 results), taken
+    # from the workers' two cores.
+    selector = selectors.DefaultSelector()
 
     def start_next() -> None:
         bounds = next(chunks, None)
@@ -115,16 +121,19 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
         worker.start()
         writer.close()  # the worker's end: EOF here once the worker is done
         running[reader] = worker
+        selector.register(reader, selectors.EVENT_READ)
 
     try:
         for _ in range(count):
             start_next()
         while running:
-            for reader in wait(list(running)):
+            for key, _ in selector.select():
+                reader = key.fileobj
                 assert isinstance(reader, Connection)
                 try:
                     index, failed, value = reader.recv()
                 except EOFError:
+                    selector.unregister(reader)
                     worker = running.pop(reader)
                     reader.close()
                     # The next chunk first: the worker may take a few ms more to exit (its
@@ -138,6 +147,7 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
                     raise value
                 results[index] = value
     finally:
+        selector.close()
         for reader, worker in running.items():
             worker.kill()
             worker.join()
