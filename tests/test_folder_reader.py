@@ -34,9 +34,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     opened: list[str] = []
     real = folder_module._read_bytes
 
-    def spy(file: Path, limit: int) -> bytes:
-        opened.append(file.resolve().relative_to(Path.cwd().resolve() / "posts").as_posix())
-        return real(file, limit)
+    def spy(file: str, size: int, limit: int) -> bytes:
+        opened.append(Path(file).resolve().relative_to(Path.cwd().resolve() / "posts").as_posix())
+        return real(file, size, limit)
 
     monkeypatch.setattr(folder_module, "_read_bytes", spy)
     return opened
@@ -190,9 +190,9 @@ def test_a_file_saved_with_the_same_bytes_is_not_parsed_again(posts, monkeypatch
     parsed: list[str] = []
     real = folder_module._read_post
 
-    def spy(data, file, *args):
-        parsed.append(file.name)
-        return real(data, file, *args)
+    def spy(data, relative, *args):
+        parsed.append(relative)
+        return real(data, relative, *args)
 
     monkeypatch.setattr(folder_module, "_read_post", spy)
     write(posts, "b.md", GOOD.format(title="B"))  # the same bytes, a new stamp

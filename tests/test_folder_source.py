@@ -223,6 +223,17 @@ def test_invalid_utf8_is_reported_with_its_line(posts: Path) -> None:
     assert "UTF-8" in problem.message
 
 
+def test_invalid_utf8_after_a_byte_order_mark_is_reported_at_its_byte_and_line(
+    posts: Path,
+) -> None:
+    # The mark's three bytes count: the bad byte is 0xff, on line 3.
+    write(posts, "a.md", b"\xef\xbb\xbf---\ntitle: A\n\xff\n---\n")
+
+    (problem,) = read_source(folder_source(posts), LIMITS).problems
+
+    assert (problem.line, problem.message) == (3, "not valid UTF-8 (byte 0xff)")
+
+
 def test_byte_order_mark_and_crlf_line_ends_are_accepted(posts: Path) -> None:
     write(
         posts, "a.md", "\ufeff---\r\ntitle: Windows\r\ndate: 2017-06-09\r\n---\r\nBody\r\n".encode()
