@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given
@@ -107,6 +108,17 @@ def test_relative_urls_become_absolute_against_the_base() -> None:
         "https://example.org/blog/2017/06/hello/#notes",
         "https://example.org/blog/2017/06/hello/?page=2",
     ]
+
+
+def test_each_call_resolves_against_its_own_base_when_threads_sanitize_at_once() -> None:
+    # One Cleaner serves every call; the base its URL filter reads is the calling thread's.
+    def links(n: int) -> tuple[str, str]:
+        base = f"https://site{n}.example/post/{n}/"
+        return sanitize_html('<a href="a/">x</a>' * 50, base), base
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for html, base in pool.map(links, range(400)):
+            assert set(re.findall(r'href="([^"]*)"', html)) == {f"{base}a/"}
 
 
 def test_relative_media_urls_become_absolute() -> None:
