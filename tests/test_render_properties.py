@@ -113,10 +113,18 @@ def test_dates_are_pinned_whatever_the_clock_says(
 def test_fragment_cache_gives_the_same_bytes(fmt: str) -> None:
     ctx = make_ctx()
     cache = FragmentCache(ctx)
-    feeds = [sample_feed(), make_feed(list(sample_feed().posts)[1:], lang="es", path="lang/es")]
+    site = sample_feed()
+    # Two feeds holding the same posts, as build_feeds makes them.
+    feeds = [site, make_feed(list(site.posts)[1:], lang="es", path="lang/es")]
     for feed in feeds * 2:
         assert RENDERERS[fmt](feed, ctx, cache=cache) == RENDERERS[fmt](feed, ctx)
     assert len(cache) == 3
+    # Posts are found by identity: equal posts that are other objects are built again,
+    # into the same bytes.
+    again = sample_feed()
+    assert again.posts == site.posts
+    assert RENDERERS[fmt](again, ctx, cache=cache) == RENDERERS[fmt](site, ctx, cache=cache)
+    assert len(cache) == 6
     # A cache made for another context is not used for this one.
     summary = make_ctx(content="summary")
     assert RENDERERS[fmt](feeds[0], summary, cache=cache) == RENDERERS[fmt](feeds[0], summary)

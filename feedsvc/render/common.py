@@ -229,6 +229,12 @@ class FragmentCache:
     instead of once per feed, as long as it is among the ``size`` most recently used.
     Entries therefore depend only on the post and the context, never on the feed they are
     in. The cache is bound to one RenderContext and ignored for any other.
+
+    Posts are found by identity, not by value: the feeds of a batch hold the very same
+    ``Post`` objects, and hashing a whole frozen post (its categories, authors, body…)
+    on every lookup cost more than a tenth of an entry. A post equal to a cached one but
+    another object is a miss, built again into the same bytes. Each fragment keeps its
+    post alive, so an id is never reused while its fragment is kept.
     """
 
     def __init__(self, ctx: RenderContext, size: int = FRAGMENTS_KEPT) -> None:
@@ -236,7 +242,7 @@ class FragmentCache:
             raise ValueError(f"a FragmentCache keeps at least one fragment, not {size}")
         self.ctx = ctx
         self.size = size
-        self._entries: dict[tuple[str, Post], bytes] = {}
+        self._entries: dict[tuple[str, int], tuple[Post, bytes]] = {}
 
     def entries(
         self,
@@ -250,14 +256,14 @@ class FragmentCache:
         kept = self._entries
         out = []
         for post in posts:
-            key = (fmt, post)
-            data = kept.pop(key, None)
-            if data is None:
-                data = build(post, ctx)
+            key = (fmt, id(post))
+            fragment = kept.pop(key, None)
+            if fragment is None:
+                fragment = (post, build(post, ctx))
                 if len(kept) >= self.size:
                     del kept[next(iter(kept))]  # the least recently used (dicts keep order)
-            kept[key] = data
-            out.append(data)
+            kept[key] = fragment
+            out.append(fragment[1])
         return out
 
     def __len__(self) -> int:
