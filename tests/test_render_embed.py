@@ -20,7 +20,9 @@ from feedsvc.render.embed import (
     embed_asset,
     embed_path,
     human_date,
+    newest_items,
     render_embed,
+    render_feed_embed,
     web_url,
 )
 from feedsvc.store import Caching, make_resource
@@ -128,6 +130,30 @@ def test_limit_takes_the_newest(limit: int) -> None:
         a.find("h3").text_content() for a in fragment(make_feed(posts), limit).iter("article")
     ]
     assert titles == [p.title for p in posts[:limit]]
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 27, 28, 50])
+def test_fragment_of_the_bytes_decodes_only_the_items_it_shows(limit: int) -> None:
+    # Titles, summaries and bodies that hold what the partial decode looks for.
+    posts = [
+        make_post(n, title='"items":[ ]}', summary='{"items":[1]}', content_html="<p>]</p>")
+        for n in range(28, 0, -1)
+    ]
+    feed = make_feed(posts, title='Feed "items":[', description='"items":[{"a":1}]}')
+    body = render_json(feed, make_ctx())
+    whole = json.loads(body)
+    partial = newest_items(body, limit)
+    assert partial == {**whole, "items": whole["items"][:limit]}
+    assert render_feed_embed(body, limit) == render_embed(whole, limit)
+
+
+def test_other_layouts_are_decoded_whole() -> None:
+    # Spaced (json.dumps's default separators) or without items: not render_json's layout.
+    spaced = json.dumps(json_doc(sample_feed())).encode()
+    no_items = b'{"version":"https://jsonfeed.org/version/1.1","title":"Feed"}'
+    for body in (spaced, no_items):
+        assert newest_items(body, 1) == json.loads(body)
+    assert len(newest_items(spaced, 1)["items"]) == 3
 
 
 def test_text_is_never_markup() -> None:

@@ -151,12 +151,46 @@ def render_embed(document: Mapping[str, Any], limit: int) -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
+# render/jsonfeed.py writes its items last and compact: '..."items":[{…},{…}]}'. No JSON
+# string holds '"items":[' (a quote inside a string is escaped), and no value before the
+# items has an "items" key, so its first occurrence opens the document's own items.
+_ITEMS_OPEN = '"items":['
+_DECODER = json.JSONDecoder()
+
+
+def newest_items(body: bytes, limit: int) -> dict[str, Any]:
+    """A JSON Feed document as render/jsonfeed.py writes it, decoded with its first ``limit``
+    items only: what a fragment shows, without decoding every item of a month's archive
+    (most of the CPU of a build's fragments). A document without that opening, or whose
+    head does not decode on its own, is decoded whole."""
+    text = body.decode("utf-8")
+    at = text.find(_ITEMS_OPEN)
+    try:
+        document = json.loads(text[:at] + _ITEMS_OPEN + "]}") if at >= 0 else None
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict):
+        return json.loads(text)
+    items = document["items"]
+    end = at + len(_ITEMS_OPEN)
+    while len(items) < limit and text[end] != "]":
+        item, end = _DECODER.raw_decode(text, end)
+        items.append(item)
+        if text[end] == ",":
+            end += 1
+    return document
+
+
+def render_feed_embed(feed_json: bytes, limit: int) -> bytes:
+    """The fragment of a JSON Feed's bytes (render_embed of the decoded document)."""
+    return render_embed(newest_items(feed_json, limit), limit)
+
+
 def fragment_resource(feed_json: Resource, limit: int) -> Resource:
     """The fragment of a served JSON Feed, served like it: its Last-Modified, caching and
     CORS, every content coding compressed ahead."""
-    document = json.loads(feed_json.identity.body)
     return make_resource(
-        render_embed(document, limit),
+        render_feed_embed(feed_json.identity.body, limit),
         CONTENT_TYPE,
         feed_json.last_modified,
         feed_json.caching,
