@@ -26,7 +26,6 @@ from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.normalize.language import with_known_languages
 from feedsvc.parallel import default_workers, parallel_map, tapered_sizes
-from feedsvc.remote.fetch import Fetcher
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.common import self_url
 from feedsvc.render.embed import EMBED_ASSETS, embed_asset
@@ -38,7 +37,7 @@ from feedsvc.sources import (
     is_remote,
     read_remote_source,
     read_source,
-    source_fetch_policy,
+    source_fetcher,
 )
 from feedsvc.status import BuildStatus, LanguageStatus, ScheduledPost, SourceStatus
 from feedsvc.store import Caching, Encoded, Resource, Snapshot, encode, resource_from
@@ -125,7 +124,7 @@ async def read_sources(
     async with contextlib.AsyncExitStack() as stack:
         fetcher = None
         if needs_fetcher:
-            fetcher = await stack.enter_async_context(Fetcher(source_fetch_policy(config)))
+            fetcher = await stack.enter_async_context(source_fetcher(config))
 
         async def read(source: SourceConfig) -> SourceState:
             old = previous.get(source.name)

@@ -3,28 +3,53 @@
 A reader turns its source into RawPosts plus a Problem per item it skipped; a source that
 cannot be read at all raises SourceError (the caller keeps that source's last good posts).
 Each type module ends with its ``SOURCE_TYPE`` entry (its keys, its config rules, its
-reader): a new source type is a new module and one line in ``SOURCE_TYPES``.
+reader): a new source type is a new module and one line in ``_TYPE_MODULES``.
+
+A type's module is imported when a source of that type is first looked up, and the network
+layer (``feedsvc.remote``: aiohttp, feedparser) only with a remote type's module or the
+Fetcher: a site of local folders never loads it, which was 0.15 s of the serial start of
+its every build (docs/benchmarks.md "The serial start").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from feedsvc.config import Config, PostsConfig, SourceConfig
 from feedsvc.errors import SourceError
-from feedsvc.remote.fetch import Fetcher, FetchPolicy, user_agent
-from feedsvc.sources import feed, folder, jsonfile, wordpress
 from feedsvc.sources.base import LocalReader, Reader, RemoteReader, SourceResult, SourceType
 
-SOURCE_TYPES: Mapping[str, SourceType] = {
-    entry.name: entry
-    for entry in (
-        folder.SOURCE_TYPE,
-        jsonfile.SOURCE_TYPE,
-        wordpress.SOURCE_TYPE,
-        feed.SOURCE_TYPE,
-    )
+if TYPE_CHECKING:
+    from feedsvc.remote.fetch import Fetcher, FetchPolicy
+
+_TYPE_MODULES = {
+    "folder": "feedsvc.sources.folder",
+    "json": "feedsvc.sources.jsonfile",
+    "wordpress": "feedsvc.sources.wordpress",
+    "feed": "feedsvc.sources.feed",
 }
+
+
+class _SourceTypes(Mapping[str, SourceType]):
+    """Every source type by name; a type's module is imported when it is first looked up."""
+
+    def __getitem__(self, name: str) -> SourceType:
+        entry: SourceType = importlib.import_module(_TYPE_MODULES[name]).SOURCE_TYPE
+        return entry
+
+    def __contains__(self, name: object) -> bool:
+        return name in _TYPE_MODULES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TYPE_MODULES)
+
+    def __len__(self) -> int:
+        return len(_TYPE_MODULES)
+
+
+SOURCE_TYPES: Mapping[str, SourceType] = _SourceTypes()
 
 
 def source_type(source: SourceConfig) -> SourceType:
@@ -68,6 +93,13 @@ async def read_remote_source(
     return await reader(source, fetcher, previous)
 
 
+def source_fetcher(config: Config) -> Fetcher:
+    """The one Fetcher the site's remote sources share (``source_fetch_policy``); enter it."""
+    from feedsvc.remote.fetch import Fetcher  # the network layer, for remote sources only
+
+    return Fetcher(source_fetch_policy(config))
+
+
 def source_fetch_policy(config: Config) -> FetchPolicy:
     """The fetch policy for the site's own sources.
 
@@ -76,6 +108,8 @@ def source_fetch_policy(config: Config) -> FetchPolicy:
     so private and loopback addresses are allowed. Every other limit (timeouts, body cap,
     redirects) is the fetcher's default.
     """
+    from feedsvc.remote.fetch import FetchPolicy, user_agent  # as in source_fetcher
+
     return FetchPolicy(allow_private_addresses=True, user_agent=user_agent(config.site.url))
 
 
@@ -91,5 +125,6 @@ __all__ = [
     "read_remote_source",
     "read_source",
     "source_fetch_policy",
+    "source_fetcher",
     "source_type",
 ]

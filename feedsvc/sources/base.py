@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.model import Problem, RawPost
-from feedsvc.remote.fetch import Fetcher
 from feedsvc.remote.response import Validators
+
+if TYPE_CHECKING:  # only remote readers use it, and they import it (sources/__init__.py)
+    from feedsvc.remote.fetch import Fetcher
 
 
 @dataclass(frozen=True, slots=True)
