@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.ext.dc import DcEntryExtension
 from feedgen.ext.media import MediaEntryExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -74,6 +73,8 @@ if TYPE_CHECKING:
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 # The prefixes feedgen declares on <rss>; items are serialized in the same scope.
 _NSMAP = {"dc": DC_NS, "media": MEDIA_NS, "atom": ATOM_NS, "content": CONTENT_NS}
+_DC_CREATOR = f"{{{DC_NS}}}creator"
+_DC_LANGUAGE = f"{{{DC_NS}}}language"
 
 
 class FeedsvcRssFeed(BaseExtension):
@@ -101,6 +102,23 @@ class FeedsvcRssFeed(BaseExtension):
         return rss
 
 
+class FeedsvcRssDublinCore(BaseEntryExtension):
+    """An item's ``dc:creator`` names and ``dc:language``, where feedgen's Dublin Core
+    extension writes them (after the item's own elements, before Media RSS). Written here
+    because that extension looks up each of its fifteen elements by name on every item: a
+    sixth of an item's cost, for two elements."""
+
+    def __init__(self) -> None:
+        self.creators: list[str] = []
+        self.language = ""
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        for name in self.creators:
+            etree.SubElement(item, _DC_CREATOR).text = name
+        etree.SubElement(item, _DC_LANGUAGE).text = self.language
+        return item
+
+
 class FeedsvcRssItem(BaseEntryExtension):
     """Translation links inside an item, as ``atom:link`` (feedgen has no such field)."""
 
@@ -122,7 +140,7 @@ class FeedsvcRssItem(BaseEntryExtension):
 def _item(post: Post, ctx: RenderContext) -> bytes:
     """One ``<item>``, built by feedgen, serialized for splicing into any feed."""
     fe = FeedEntry()
-    fe.register_extension("dc", DcEntryExtension, atom=False)
+    fe.register_extension("dc", FeedsvcRssDublinCore, atom=False)
     fe.register_extension("media", MediaEntryExtension, atom=False)
     fe.register_extension("feedsvc", FeedsvcRssItem, atom=False)
     if post.title.strip():
@@ -141,10 +159,8 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
     if len(authors) == 1 and authors[0].email:
         fe.author(name=authors[0].name, email=authors[0].email)
     else:
-        names = [a.name for a in authors if a.name]
-        if names:
-            fe.dc.dc_creator(names)
-    fe.dc.dc_language(post.lang)
+        fe.dc.creators = [a.name for a in authors if a.name]
+    fe.dc.language = post.lang
     terms = post_terms(post, ctx)
     if terms:
         fe.category(terms)
