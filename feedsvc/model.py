@@ -8,12 +8,34 @@ normalization (grouping, rendering, merging) only ever sees ``Post``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
+_C = TypeVar("_C", bound=type)
 
+
+def _pickled_as_fields(cls: _C) -> _C:
+    """``cls`` pickles as its constructor and the tuple of its fields.
+
+    A slots dataclass otherwise pickles through dataclasses' ``__getstate__`` and
+    ``__setstate__``, Python loops over ``fields()`` on both sides: every Post a normalize
+    worker makes crosses to the parent pickled (issue 12: 10,000 posts pickled and unpickled
+    in 0.26 s instead of 0.18 s). The class must have two fields or more (attrgetter of one
+    name gives the value, not a tuple).
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))
+
+    def reduce(self: object) -> tuple[type, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Category:
     """A category keeps its label for display and a slug for URLs."""
@@ -22,6 +44,7 @@ class Category:
     slug: str
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Author:
     name: str
@@ -29,6 +52,7 @@ class Author:
     url: str | None = None
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Image:
     url: str
@@ -39,6 +63,7 @@ class Image:
     alt: str | None = None
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Translation:
     """A link from a post to the same post in another language (hreflang)."""
@@ -48,6 +73,7 @@ class Translation:
     title: str
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where an aggregated entry came from (atom:source, RSS <source>, JSON _source)."""
@@ -66,6 +92,7 @@ class Detection(StrEnum):
     TOO_SHORT = "too-short"  # too little body text to guess from
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class LanguageGuess:
     """Language detection's verdict on one post (docs/architecture.md "Languages")."""
@@ -75,6 +102,7 @@ class LanguageGuess:
     confidence: float  # its probability among every language the detector knows, 0–1
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Post:
     """A normalized post. Datetimes are aware UTC; text holds only XML 1.0 characters."""
