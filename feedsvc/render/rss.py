@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.ext.media import MediaEntryExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -180,9 +181,11 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
 def _head(feed: Feed, ctx: RenderContext) -> bytes:
     """The feed document without items."""
     fg = FeedGenerator()
-    # Loaded for their namespace declarations on <rss>, which the items use.
-    fg.load_extension("dc", atom=False)
-    fg.load_extension("media", atom=False)
+    # Registered for their namespace declarations on <rss>, which the items use; by class,
+    # since load_extension first tries to import feedgen.ext.<name>_entry, which does not
+    # exist: two failed imports per feed.
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
+    fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=False)
     fg.register_extension("feedsvc", FeedsvcRssFeed, FeedsvcRssItem, atom=False)
     fg.feedsvc.archive = feed.archive
     fg.feedsvc.links = archive_links(feed, ctx, "rss")
