@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feedsvc.normalize import ALLOWED_TAGS, sanitize_html
+from feedsvc.normalize.html import LINK_SCHEMES, MEDIA_SCHEMES, absolute_url, join_url
 
 BASE = "https://example.org/blog/2017/06/hello/"
 
@@ -119,6 +121,80 @@ def test_each_call_resolves_against_its_own_base_when_threads_sanitize_at_once()
     with ThreadPoolExecutor(max_workers=8) as pool:
         for html, base in pool.map(links, range(400)):
             assert set(re.findall(r'href="([^"]*)"', html)) == {f"{base}a/"}
+
+
+# join_url and absolute_url resolve a post's plain links without urljoin, and must give what
+# urljoin gives for every base and reference, plain or not.
+# Paths of the segments resolution treats apart (dot and empty segments), plain, or with now
+# and then a character that takes a URL off the plain path (";", ":", "?", "#", spaces).
+_PLAIN_SEGMENTS = st.sampled_from(["a", "b", ".", "..", "", "%7E"])
+_ODD_SEGMENTS = st.sampled_from(["x;p", "x:y", "q?r", "f#g", " c", "\t"])
+
+
+def _urls(segments: st.SearchStrategy[str], odd: bool) -> tuple[st.SearchStrategy[str], ...]:
+    paths = st.lists(segments, max_size=6).map("/".join)
+    schemes = ["https", "http"] + (["HTTPS", "ftp"] if odd else [])
+    hosts = ["example.org", "ex.org:8080", "ex.org:"] + (["user@ex.org", "[::1"] if odd else [])
+    starts = ["/", "", "//"]
+    bases = st.builds(
+        "{}://{}{}{}".format,
+        st.sampled_from(schemes),
+        st.sampled_from(hosts),
+        st.sampled_from(starts),
+        paths,
+    )
+    prefixes = ["./", "../", "/"] + (["", "//"] if odd else [])
+    references = st.builds("{}{}".format, st.sampled_from(prefixes), paths)
+    return bases, references
+
+
+def _urljoin_absolute(url: str, base: str, schemes: frozenset[str]) -> str | None:
+    try:
+        resolved = urljoin(base, url.strip())
+        return resolved if urlsplit(resolved).scheme.lower() in schemes else None
+    except ValueError:
+        return None
+
+
+def _check_against_urljoin(base: str, reference: str) -> None:
+    try:
+        expected = urljoin(base, reference)
+    except ValueError:
+        expected = None
+    if expected is not None:
+        assert join_url(base, reference) == expected
+    for schemes in (LINK_SCHEMES, MEDIA_SCHEMES):
+        assert absolute_url(reference, base, schemes) == _urljoin_absolute(reference, base, schemes)
+
+
+@given(*_urls(_PLAIN_SEGMENTS, odd=False))
+def test_join_url_resolves_plain_paths_as_urljoin(base: str, reference: str) -> None:
+    _check_against_urljoin(base, reference)
+
+
+@given(*_urls(st.one_of(_PLAIN_SEGMENTS, _ODD_SEGMENTS), odd=True))
+def test_join_url_and_absolute_url_agree_with_urljoin_on_any_url(base: str, reference: str) -> None:
+    _check_against_urljoin(base, reference)
+
+
+@pytest.mark.parametrize(
+    ("base", "reference", "joined"),
+    [
+        ("https://x.org/a/b", "c", "https://x.org/a/c"),
+        ("https://x.org/a/b/", "../../../c", "https://x.org/c"),
+        ("https://x.org/a/b/", "..", "https://x.org/a/"),
+        ("https://x.org/a/b", ".", "https://x.org/a/"),
+        ("https://x.org", "c", "https://x.org/c"),
+        ("https://x.org/a//b/", "c//d", "https://x.org/a/b/c/d"),  # urllib drops empty segments
+        ("https://x.org/a/", "/c/./d/../e", "https://x.org/c/e"),
+        ("https://x.org/", "/a//b/../..", "https://x.org/a/"),  # an empty segment popped
+        ("https://x.org:8080/a/", "c;p", "https://x.org:8080/a/c;p"),  # urljoin's path
+        ("https://x.org/a/", "//y.org/c", "https://y.org/c"),  # urljoin's path
+        ("https://x.org/a/", "c?q#f", "https://x.org/a/c?q#f"),  # urljoin's path
+    ],
+)
+def test_join_url_at_the_edges(base: str, reference: str, joined: str) -> None:
+    assert join_url(base, reference) == joined == urljoin(base, reference)
 
 
 def test_relative_media_urls_become_absolute() -> None:

@@ -14,7 +14,7 @@ from feedsvc.model import Category, Detection, Post, RawPost
 from feedsvc.normalize.body import render_body
 from feedsvc.normalize.dates import parse_date
 from feedsvc.normalize.fields import FrontMatter
-from feedsvc.normalize.html import site_base
+from feedsvc.normalize.html import join_url, site_base
 from feedsvc.normalize.ids import post_id
 from feedsvc.normalize.language import guess_language
 from feedsvc.normalize.media import read_image
@@ -172,7 +172,7 @@ def _read_url(
         return url
     prefix = "" if lang == site.language else f"{quote(lang.lower())}/"
     path = f"{prefix}{local_published:%Y}/{local_published:%m}/{slug}/"
-    return urljoin(site_base(site.url), path)
+    return join_url(site_base(site.url), path)
 
 
 def _read_explicit_id(front: FrontMatter) -> str | None:
