@@ -1,15 +1,16 @@
 """Atom 1.0 (RFC 4287), produced by feedgen.
 
 feedgen writes the feed's metadata (``FeedGenerator``) and each entry
-(``FeedEntry.atom_entry``); a feedgen entry extension (``FeedsvcAtomEntry``) adds,
-inside feedgen's own build, what feedgen 1.0.0 cannot say:
+(``FeedEntry.atom_entry``); ``_complete_entry`` then adds to the element feedgen returns
+what feedgen 1.0.0 cannot say (as a last entry extension would, without registering one
+on every entry):
 
 * **Entry link attributes.** feedgen 1.0.0 writes entry ``<link>`` elements with
   ``href`` only: ``atom_entry`` rebinds its loop variable to the new element, then reads
   ``rel``, ``type``, ``hreflang``, ``title`` and ``length`` back from that empty element
   (lkiesow/python-feedgen#135). Translation links would come out as several plain
   alternates, which RFC 4287 §4.2.7.2 forbids (one alternate per type and hreflang).
-  The extension puts the attributes back on the elements feedgen wrote; once feedgen
+  ``_complete_entry`` puts the attributes back on the elements feedgen wrote; once feedgen
   writes them itself this is a no-op. The post's own link comes first; translation
   links are typed "text/html; charset=utf-8" so that feedparser-based tools, which
   take the last HTML alternate, still link to the post (see ``common.TRANSLATION_TYPE``).
@@ -40,7 +41,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.base import BaseExtension
 from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -96,34 +97,24 @@ class FeedsvcAtomFeed(BaseExtension):
         return feed
 
 
-class FeedsvcAtomEntry(BaseEntryExtension):
-    """Entry-level repairs and additions; see the module docstring."""
-
-    def __init__(self) -> None:
-        self.links: list[dict[str, str]] = []
-        self.post: Post | None = None
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        # feedgen's elements carry no namespace of their own: the document's default
-        # namespace (Atom) applies, so Atom children are plain names here too.
-        written = [child for child in entry if child.tag == "link"]
-        if len(written) == len(self.links):
-            for element, data in zip(written, self.links, strict=True):
-                for name in _LINK_ATTRS:
-                    if data.get(name):
-                        element.set(name, data[name])
-        post = self.post
-        if post is None:
-            return entry
-        entry.set(XML_LANG, post.lang)
-        if post.image is not None and post.image.alt:
-            content = entry.find(f"{{{MEDIA_NS}}}content")
-            if content is not None:
-                alt = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
-                alt.text = post.image.alt
-        if post.origin is not None:
-            _add_source(entry, post)
-        return entry
+def _complete_entry(entry: etree._Element, links: list[dict[str, str]], post: Post) -> None:
+    """What feedgen's ``<entry>`` lacks; see the module docstring."""
+    # feedgen's elements carry no namespace of their own: the document's default
+    # namespace (Atom) applies, so Atom children are plain names here too.
+    written = [child for child in entry if child.tag == "link"]
+    if len(written) == len(links):
+        for element, data in zip(written, links, strict=True):
+            for name in _LINK_ATTRS:
+                if data.get(name):
+                    element.set(name, data[name])
+    entry.set(XML_LANG, post.lang)
+    if post.image is not None and post.image.alt:
+        content = entry.find(f"{{{MEDIA_NS}}}content")
+        if content is not None:
+            alt = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
+            alt.text = post.image.alt
+    if post.origin is not None:
+        _add_source(entry, post)
 
 
 def _add_source(entry: etree._Element, post: Post) -> None:
@@ -172,15 +163,12 @@ def _entry(post: Post, ctx: RenderContext) -> bytes:
     """One ``<entry>``, built by feedgen, serialized for splicing into any feed."""
     fe = FeedEntry()
     fe.register_extension("media", MediaEntryExtension, rss=False)
-    fe.register_extension("feedsvc", FeedsvcAtomEntry, rss=False)
     fe.id(post.id)
     fe.title(entry_title(post))
     fe.updated(utc(post.updated))
     fe.published(utc(post.published))
     links = _entry_links(post)
     fe.link(links)
-    fe.feedsvc.links = links
-    fe.feedsvc.post = post
     if post.authors:
         fe.author([_person(a.name, a.email, a.url) for a in post.authors])
     terms = post_terms(post, ctx)
@@ -195,8 +183,10 @@ def _entry(post: Post, ctx: RenderContext) -> bytes:
         fe.content(post.content_html, type="html")
     if post.image is not None:
         fe.media.content(media_content(post.image), group=None)
+    entry = fe.atom_entry()
+    _complete_entry(entry, links, post)
     holder = etree.Element("feed", nsmap={"media": MEDIA_NS})
-    return serialize_in(holder, fe.atom_entry(), level=1)
+    return serialize_in(holder, entry, level=1)
 
 
 def _feed_links(feed: Feed, ctx: RenderContext) -> list[dict[str, str]]:
@@ -217,7 +207,7 @@ def _head(feed: Feed, ctx: RenderContext) -> bytes:
     # Declares xmlns:media on <feed>. By class: load_extension("media") first tries to
     # import a feedgen.ext.media_entry module that does not exist, a failed import per feed.
     fg.register_extension("media", MediaExtension, MediaEntryExtension, rss=False)
-    fg.register_extension("feedsvc", FeedsvcAtomFeed, FeedsvcAtomEntry, rss=False)
+    fg.register_extension("feedsvc", FeedsvcAtomFeed, rss=False)
     fg.feedsvc.archive = feed.archive
     fg.id(feed_id(ctx, feed))
     fg.title(feed_title(feed, ctx))

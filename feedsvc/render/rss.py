@@ -120,22 +120,17 @@ class FeedsvcRssDublinCore(BaseEntryExtension):
         return item
 
 
-class FeedsvcRssItem(BaseEntryExtension):
-    """Translation links inside an item, as ``atom:link`` (feedgen has no such field)."""
-
-    def __init__(self) -> None:
-        self.post: Post | None = None
-
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        if self.post is not None:
-            for tr in translations(self.post):
-                link = etree.SubElement(item, f"{{{ATOM_NS}}}link", rel="alternate")
-                link.set("type", TRANSLATION_TYPE)
-                link.set("hreflang", tr.lang)
-                link.set("href", tr.url)
-                if tr.title:
-                    link.set("title", tr.title)
-        return item
+def _add_translations(item: etree._Element, post: Post) -> None:
+    """Translation links inside an item, as ``atom:link`` (feedgen has no such field), last
+    in the item, where a last entry extension would put them (without registering one on
+    every item)."""
+    for tr in translations(post):
+        link = etree.SubElement(item, f"{{{ATOM_NS}}}link", rel="alternate")
+        link.set("type", TRANSLATION_TYPE)
+        link.set("hreflang", tr.lang)
+        link.set("href", tr.url)
+        if tr.title:
+            link.set("title", tr.title)
 
 
 def _item(post: Post, ctx: RenderContext) -> bytes:
@@ -143,7 +138,6 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
     fe = FeedEntry()
     fe.register_extension("dc", FeedsvcRssDublinCore, atom=False)
     fe.register_extension("media", MediaEntryExtension, atom=False)
-    fe.register_extension("feedsvc", FeedsvcRssItem, atom=False)
     if post.title.strip():
         # RSS 2.0 "Elements of <item>": a title or a description suffices, so an untitled
         # post (a WordPress aside) has no <title>, as readers expect of microblog items.
@@ -173,9 +167,10 @@ def _item(post: Post, ctx: RenderContext) -> bytes:
             fe.enclosure(image.url, str(image.length), mime)
     if post.origin is not None:
         fe.source(url=post.origin.feed_url, title=post.origin.title or post.origin.name)
-    fe.feedsvc.post = post
+    item = fe.rss_entry()
+    _add_translations(item, post)
     holder = etree.Element("rss", nsmap=_NSMAP)
-    return serialize_in(holder, fe.rss_entry(), level=2)
+    return serialize_in(holder, item, level=2)
 
 
 def _head(feed: Feed, ctx: RenderContext) -> bytes:
@@ -186,7 +181,7 @@ def _head(feed: Feed, ctx: RenderContext) -> bytes:
     # exist: two failed imports per feed.
     fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
     fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=False)
-    fg.register_extension("feedsvc", FeedsvcRssFeed, FeedsvcRssItem, atom=False)
+    fg.register_extension("feedsvc", FeedsvcRssFeed, atom=False)
     fg.feedsvc.archive = feed.archive
     fg.feedsvc.links = archive_links(feed, ctx, "rss")
     fg.feedsvc.hubs = ctx.hubs
