@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from feedsvc.model import Category
 from feedsvc.normalize import slugify
-from feedsvc.normalize.slug import categories_of, unique_labels
+from feedsvc.normalize.slug import SLUG_CACHE_SIZE, categories_of, unique_labels
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -53,3 +53,10 @@ def test_labels_differing_in_case_or_spacing_are_one_and_the_first_spelling_wins
     collapse = lambda label: " ".join(label.split())  # noqa: E731
     assert unique_labels(labels, collapse) == ("Children and Youth", "Labor Trafficking")
     assert categories_of(["LGBTQ+", "lgbtq"]) == (Category("LGBTQ+", "lgbtq"),)
+
+
+def test_slugs_remembered_are_bounded_and_still_right() -> None:
+    labels = [f"Label {n}" for n in range(SLUG_CACHE_SIZE + 500)]
+    assert [slugify(label) for label in labels] == [f"label-{n}" for n in range(len(labels))]
+    assert slugify.cache_info().currsize == SLUG_CACHE_SIZE
+    assert slugify(labels[0]) == "label-0"  # forgotten, made again

@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from feedsvc.model import Category
 
@@ -33,6 +34,12 @@ _TRANSLITERATIONS = str.maketrans(
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+# Labels come back on every post of a category and in every feed entry (tags); slugs are a
+# pure function of the label, so the latest ones are remembered, a bounded number.
+SLUG_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=SLUG_CACHE_SIZE)
 def slugify(label: str) -> str:
     """Lowercase ASCII words joined by "-"; accents folded (``Niñez`` → ``ninez``).
 
