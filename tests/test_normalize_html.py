@@ -143,7 +143,8 @@ def _urls(segments: st.SearchStrategy[str], odd: bool) -> tuple[st.SearchStrateg
         st.sampled_from(starts),
         paths,
     )
-    prefixes = ["./", "../", "/"] + (["", "//"] if odd else [])
+    prefixes = ["./", "../", "/", "https://example.org/", "http://ex.org:8080"]
+    prefixes += ["", "//", "HTTP://ex.org/", "ftp://ex.org/"] if odd else []
     references = st.builds("{}{}".format, st.sampled_from(prefixes), paths)
     return bases, references
 
@@ -188,6 +189,7 @@ def test_join_url_and_absolute_url_agree_with_urljoin_on_any_url(base: str, refe
         ("https://x.org/a//b/", "c//d", "https://x.org/a/b/c/d"),  # urllib drops empty segments
         ("https://x.org/a/", "/c/./d/../e", "https://x.org/c/e"),
         ("https://x.org/", "/a//b/../..", "https://x.org/a/"),  # an empty segment popped
+        ("https://x.org/a/", "http://y.org/b/../c", "http://y.org/b/../c"),  # as it is
         ("https://x.org:8080/a/", "c;p", "https://x.org:8080/a/c;p"),  # urljoin's path
         ("https://x.org/a/", "//y.org/c", "https://y.org/c"),  # urljoin's path
         ("https://x.org/a/", "c?q#f", "https://x.org/a/c?q#f"),  # urljoin's path

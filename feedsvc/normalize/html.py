@@ -135,11 +135,12 @@ def join_url(base_url: str, reference: str) -> str:
     return _join_path(base_url, reference) or urljoin(base_url, reference)
 
 
-# An http(s) base URL and a relative reference made of path characters only (RFC 3986 §3.3
-# pchar and "/", without ":" and ";", which urllib treats apart; no query, no fragment, not
-# "//"): resolving one against the other is path arithmetic alone (RFC 3986 §5.2), which
-# ``_join_path`` does as ``urljoin`` does, quirks included (empty segments of a merged path
-# dropped), in a third of the time. Every post has a few such links; tests pin the equality.
+# An http(s) base URL and a reference that is either such a URL too or a relative one made
+# of path characters only (RFC 3986 §3.3 pchar and "/", without ":" and ";", which urllib
+# treats apart; no query, no fragment, not "//"): resolving one against the other is path
+# arithmetic alone (RFC 3986 §5.2), which ``_join_path`` does as ``urljoin`` does, quirks
+# included (empty segments of a merged path dropped), in a third of the time. Every post has
+# a few such links; tests pin the equality.
 _PATH_CHARACTERS = r"A-Za-z0-9._~!$&'()*+,=@%-"
 _PLAIN_BASE = re.compile(rf"(https?)://([A-Za-z0-9.-]+(?::[0-9]*)?)((?:/[{_PATH_CHARACTERS}]*)*)")
 _PATH_REFERENCE = re.compile(rf"(?!//)[{_PATH_CHARACTERS}/]+")
@@ -148,7 +149,11 @@ _PATH_REFERENCE = re.compile(rf"(?!//)[{_PATH_CHARACTERS}/]+")
 def _join_path(base_url: str, reference: str) -> str | None:
     """What ``urljoin`` gives for a base and reference of the kinds above, else None."""
     base = _PLAIN_BASE.fullmatch(base_url)
-    if base is None or _PATH_REFERENCE.fullmatch(reference) is None:
+    if base is None:
+        return None
+    if _PLAIN_BASE.fullmatch(reference):
+        return reference  # urljoin gives an absolute URL back as it is, dot segments and all
+    if _PATH_REFERENCE.fullmatch(reference) is None:
         return None
     scheme, netloc, base_path = base.groups()
     if reference[0] == "/":
