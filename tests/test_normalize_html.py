@@ -199,6 +199,18 @@ def test_join_url_at_the_edges(base: str, reference: str, joined: str) -> None:
     assert join_url(base, reference) == joined == urljoin(base, reference)
 
 
+def test_a_link_a_parser_nests_in_a_link_comes_out_as_markup_that_parses_the_same() -> None:
+    # Foster parenting makes <a> a child of <a>; its markup would parse as two sibling links.
+    html = '<a href="x"><table><a href="y">in</a></table>out</a>'
+    output = clean(html)
+    assert "<table>" in output and ">in</a>" in output
+    assert clean(output) == output
+    assert (
+        clean('<a href="javascript:alert(1)"><table><a href="javascript:alert(1)"></a></table></a>')
+        == '<a rel="noopener noreferrer"></a><a rel="noopener noreferrer"></a><table></table>'
+    )
+
+
 def test_relative_media_urls_become_absolute() -> None:
     html = (
         '<picture><source srcset="a.webp 1x,b.webp 2x" type="image/webp">'

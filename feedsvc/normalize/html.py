@@ -97,11 +97,32 @@ def sanitize_html(html: str, base_url: str) -> str:
     token = _BASE_URL.set(base_url)
     try:
         cleaned = _CLEANER.clean(clean_text(html))
+        if _has_nested_links(cleaned):
+            # A parser builds a link inside a link from "<a><table><a>" (HTML §13.2.6.1,
+            # foster parenting), which no markup can say: written out, it parses again as two
+            # links side by side. Those are kept, so sanitizing the output changes nothing.
+            cleaned = _CLEANER.clean(cleaned)
     finally:
         _BASE_URL.reset(token)
     # Character references such as &#x1b; are decoded by the parser and written back raw,
     # so the forbidden characters are removed once more from the output.
     return clean_text(_remove_unwanted_images(cleaned))
+
+
+# html5ever escapes "<" in text and attribute values, so each "<a" here opens a link.
+_LINK_TAG = re.compile(r"<(/?)a[\s/>]")
+
+
+def _has_nested_links(html: str) -> bool:
+    depth = 0
+    for tag in _LINK_TAG.finditer(html):
+        if tag[1]:
+            depth = max(0, depth - 1)
+        elif depth:
+            return True
+        else:
+            depth = 1
+    return False
 
 
 def _filter_attribute(name: str, value: str, base_url: str) -> str | None:
