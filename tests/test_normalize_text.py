@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedsvc.normalize import clean_text, html_to_text, plain_text, truncate_summary
-from feedsvc.normalize.text import collapse_whitespace, grapheme_boundaries
+from feedsvc.normalize.text import collapse_whitespace, grapheme_boundaries, summarize
 
 # XML 1.0 §2.2 Char, as a test oracle independent of the implementation's pattern.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -254,3 +254,16 @@ def test_truncate_summary_of_spaced_words_ends_on_a_whole_word(text: str, limit:
         cut_hard = kept[-1] not in words
         # Only a last space in the first half (the rule) lets a word be cut.
         assert not cut_hard or text.rfind(" ", 0, limit) <= limit // 2
+
+
+# Spaces of every kind, marks and joiners that make clusters, letters, punctuation.
+_SUMMARY_TEXT = st.text(
+    st.sampled_from(list(" \n\t\xa0\u3000ab.,…e\u0301\u200d👍🏽日")), max_size=80
+)
+
+
+@given(_SUMMARY_TEXT, st.integers(min_value=0, max_value=30))
+def test_summarize_collapses_only_what_the_cut_needs_and_cuts_the_same(
+    text: str, limit: int
+) -> None:
+    assert summarize(text, limit) == truncate_summary(collapse_whitespace(text), limit)

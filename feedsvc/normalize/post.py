@@ -25,7 +25,7 @@ from feedsvc.normalize.text import (
     collapse_whitespace,
     plain_text,
     sanitized_html_to_text,
-    truncate_summary,
+    summarize,
 )
 
 # Jekyll's file naming, "2017-06-09-hello-world.md": the date is not part of the slug.
@@ -204,7 +204,7 @@ def _read_summary(front: FrontMatter, content_html: str, limit: int) -> str:
         return summary
     # Twice the limit in text is plenty to cut from, whatever whitespace collapses away.
     text = sanitized_html_to_text(content_html, enough=2 * limit)
-    return truncate_summary(collapse_whitespace(clean_text(text)), limit)
+    return summarize(clean_text(text), limit)
 
 
 def _read_translation_key(front: FrontMatter) -> str | None:

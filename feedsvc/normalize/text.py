@@ -167,6 +167,17 @@ def grapheme_boundaries(text: str, endpos: int) -> list[int]:
     return ends
 
 
+def summarize(text: str, limit: int) -> str:
+    """``truncate_summary(collapse_whitespace(text), limit)``, collapsing only the start of
+    ``text`` when that is enough (a body's text is many times a summary's length): the cut
+    reads no further than ``limit`` characters, and the collapsed start of a text is the
+    start of the collapsed text."""
+    head = collapse_whitespace(text[: 2 * limit])
+    if len(head) <= limit:
+        head = collapse_whitespace(text)
+    return truncate_summary(head, limit)
+
+
 def truncate_summary(text: str, limit: int) -> str:
     """``text`` when it has at most ``limit`` characters, else a prefix of it in whole grapheme
     clusters followed by "…", at most ``limit`` characters in all (docs/config.md
