@@ -38,6 +38,7 @@ script did before 2026-12-04.
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import json
 import multiprocessing
@@ -375,6 +376,9 @@ def main() -> None:
     hugo, out = work / "hugo", work / "feedsvc-public"
     outputs = Outputs(work / "previous-outputs", args.delete_before)  # also any left behind
     posts = write_hugo_site(config.parent / "posts", hugo)
+    # As an installed package is (pip writes the .pyc files): without them, and with
+    # PYTHONDONTWRITEBYTECODE set as on this machine, every run would compile feedsvc again.
+    compileall.compile_dir(ROOT / "feedsvc", quiet=1)
     version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout
     print(f"{posts} posts; {version.strip()}")
 
