@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import shutil
 import tempfile
@@ -22,7 +21,12 @@ from pathlib import Path
 from types import TracebackType
 
 from feedsvc.pipeline import Document
-from feedsvc.render.embed import DEFAULT_LIMIT, default_fragments, fragment_path, render_embed
+from feedsvc.render.embed import (
+    DEFAULT_LIMIT,
+    default_fragments,
+    fragment_path,
+    render_feed_embed,
+)
 from feedsvc.store import Resource, brotli_bytes, encode
 
 INDEX_FILE = "index.html"
@@ -65,7 +69,7 @@ class Tree:
         self._write(document.path, document.last_modified, (body, encoded.gzip, br))
         fragment = fragment_path(document.path, document.content_type)
         if fragment is not None:
-            html = render_embed(json.loads(body), DEFAULT_LIMIT)
+            html = render_feed_embed(body, DEFAULT_LIMIT)
             coded = encode(html)
             assert coded.br is not None  # br_ahead
             self._write(fragment, document.last_modified, (html, coded.gzip, coded.br))

@@ -28,7 +28,7 @@ from feedsvc.normalize.language import with_known_languages
 from feedsvc.parallel import default_workers, parallel_map, tapered_sizes
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
 from feedsvc.render.common import self_url
-from feedsvc.render.embed import EMBED_ASSETS, embed_asset
+from feedsvc.render.embed import EMBED_ASSETS, embed_asset, load_locales
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
 from feedsvc.sources import (
@@ -241,6 +241,9 @@ def render_documents(
     # A post sits in up to five feeds (site, category, language, both, archive): its
     # entry is rendered once per format (per chunk of jobs) and spliced into each.
     cache = FragmentCache(ctx)
+    if "json" in config.feeds.formats:
+        # Each JSON Feed's embed fragment writes dates in its items' languages.
+        load_locales({config.site.language, *(p.lang for feed in feeds for p in feed.posts)})
     chunks = _render_chunks(feeds, config.feeds.formats, workers or default_workers())
     jobs = [job for chunk in chunks for job in chunk]
     render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache, on_rendered=on_rendered)

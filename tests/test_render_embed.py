@@ -238,3 +238,21 @@ def test_default_fragments_of_every_json_feed() -> None:
 def test_assets_ship_with_the_package() -> None:
     for _path, _type, name in EMBED_ASSETS:
         assert embed_asset(name)
+
+
+
+def test_locales_loaded_ahead_need_no_more_reading(monkeypatch):
+    """What load_locales read stays in memory, so workers forked after it read nothing."""
+    from babel import localedata
+
+    from feedsvc.render import embed
+
+    embed._locale.cache_clear()
+    monkeypatch.delitem(localedata._cache, "fi", raising=False)  # babel's store of what it read
+    embed.load_locales(["fi", "zz-not-a-language"])  # an unknown one falls back, never fails
+
+    def no_reading(name: str, merge_inherited: bool = True) -> object:
+        raise AssertionError(f"locale data read again: {name}")
+
+    monkeypatch.setattr(localedata, "load", no_reading)
+    assert embed.human_date(datetime(2026, 3, 5, tzinfo=UTC), "fi", "UTC") == "5. maaliskuuta 2026"

@@ -21,8 +21,8 @@ the package's own static files).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from functools import lru_cache
 from html import escape
 from importlib.resources import files
@@ -68,6 +68,15 @@ def _locale(lang: str) -> Locale:
         except (UnknownLocaleError, ValueError):
             continue
     return Locale.parse(FALLBACK_LOCALE)
+
+
+def load_locales(langs: Iterable[str]) -> None:
+    """Write one date in each of ``langs`` now. Babel reads a locale's data (and parses its
+    date pattern) on first use and keeps it: done in the parent before the render workers
+    fork, every worker shares it, where each fresh worker writing fragments would read it
+    again (0.03 s a worker on the bench site)."""
+    for lang in langs:
+        format_date(date(2000, 1, 1), format="long", locale=_locale(lang))
 
 
 def human_date(moment: datetime, lang: str, time_zone: str) -> str:
