@@ -240,7 +240,6 @@ def test_assets_ship_with_the_package() -> None:
         assert embed_asset(name)
 
 
-
 def test_locales_loaded_ahead_need_no_more_reading(monkeypatch):
     """What load_locales read stays in memory, so workers forked after it read nothing."""
     from babel import localedata
