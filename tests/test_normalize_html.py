@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from feedsvc.normalize import ALLOWED_TAGS, sanitize_html
-from feedsvc.normalize.html import LINK_SCHEMES, MEDIA_SCHEMES, absolute_url, join_url
+from feedsvc.normalize.html import LINK_SCHEMES, MEDIA_SCHEMES, absolute_url
+from feedsvc.urls import join_url
 
 BASE = "https://example.org/blog/2017/06/hello/"
 

@@ -14,7 +14,7 @@ from feedsvc.model import Category, Detection, Post, RawPost
 from feedsvc.normalize.body import render_body
 from feedsvc.normalize.dates import parse_date
 from feedsvc.normalize.fields import FrontMatter
-from feedsvc.normalize.html import join_url, site_base
+from feedsvc.normalize.html import site_base
 from feedsvc.normalize.ids import post_id
 from feedsvc.normalize.language import guess_language
 from feedsvc.normalize.media import read_image
@@ -27,6 +27,7 @@ from feedsvc.normalize.text import (
     sanitized_html_to_text,
     summarize,
 )
+from feedsvc.urls import join_url
 
 # Jekyll's file naming, "2017-06-09-hello-world.md": the date is not part of the slug.
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")

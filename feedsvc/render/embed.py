@@ -27,13 +27,14 @@ from functools import lru_cache
 from html import escape
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
 from feedsvc.store import Resource, make_resource
+from feedsvc.urls import join_url
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
@@ -93,7 +94,7 @@ def web_url(value: Any, base: str) -> str | None:
     from a partner's feed never becomes a link in someone else's page."""
     if not isinstance(value, str) or not value:
         return None
-    url = urljoin(base, value)
+    url = join_url(base, value)
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
