@@ -1,11 +1,11 @@
 """CPU of rendering the bench site's feeds, this tree's renderers against another commit's,
 alternated in one process (issue 12; docs/benchmarks.md).
 
-Every document is rendered as `feedsvc build` renders it (pipeline._render_chunks for 2
-workers: a fresh FragmentCache per chunk, archives without it), and each JSON Feed's embed
-fragment made from its bytes (embed.render_feed_embed, or the whole document decoded where a
-side has no such function); CPU time per format is summed with
-time.process_time. Both sides must give the same bytes, which is checked first.
+Every document is rendered as `feedsvc build` renders it (pipeline._render_plan for 2
+workers: a fresh FragmentCache per chunk, of the plan's size, uncached jobs without it),
+and each JSON Feed's embed fragment made from its bytes (embed.render_feed_embed, or the
+whole document decoded where a side has no such function); CPU time per format is summed
+with time.process_time. Both sides must give the same bytes, which is checked first.
 
     .venv/bin/python bench/gensite.py
     .venv/bin/python bench/render_ab.py --against main --rounds 6
@@ -25,11 +25,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from feedsvc.configfile import load_config
 from feedsvc.model import Feed
-from feedsvc.pipeline import _render_chunks, all_feeds, load_posts, render_context
+from feedsvc.pipeline import RenderPlan, _render_plan, all_feeds, load_posts, render_context
 from feedsvc.render import RenderContext
 
 MODULES = ("common", "atom", "rss", "jsonfeed", "embed")
@@ -77,17 +76,17 @@ def side(modules: dict[str, ModuleType]) -> Side:
 
 
 def render_all(
-    what: Side, feeds: tuple[Feed, ...], ctx: RenderContext, chunks: list[Any]
+    what: Side, feeds: tuple[Feed, ...], ctx: RenderContext, plan: RenderPlan
 ) -> tuple[dict[str, float], dict[tuple[int, str], bytes]]:
     renderers, fragment_cache, render_fragment = what
     seconds = dict.fromkeys(PARTS, 0.0)
     out = {}
-    for chunk in chunks:
-        cache = fragment_cache(ctx)
-        for index, fmt in chunk:
+    for chunk in plan.chunks:
+        cache = fragment_cache(ctx, plan.kept)
+        for index, fmt, cached in chunk:
             feed = feeds[index]
             start = time.process_time()
-            body = renderers[fmt](feed, ctx, cache=None if feed.archive else cache)
+            body = renderers[fmt](feed, ctx, cache=cache if cached else None)
             rendered = time.process_time()
             seconds[fmt] += rendered - start
             out[(index, fmt)] = body
@@ -106,21 +105,21 @@ def main() -> None:
     config = load_config(args.config)
     feeds = all_feeds(load_posts(config, datetime.now(UTC), workers=2).posts, config)
     ctx = render_context(config)
-    chunks = _render_chunks(feeds, config.feeds.formats, workers=2)
+    plan = _render_plan(feeds, config.feeds.formats, workers=2)
     with tempfile.TemporaryDirectory() as scratch:
         sides = {
             "old": side(old_renderers(args.against, Path(scratch))),
             "new": side(new_renderers()),
         }
-        _, old_out = render_all(sides["old"], feeds, ctx, chunks)
-        _, new_out = render_all(sides["new"], feeds, ctx, chunks)
+        _, old_out = render_all(sides["old"], feeds, ctx, plan)
+        _, new_out = render_all(sides["new"], feeds, ctx, plan)
         differ = [key for key in old_out if old_out[key] != new_out.get(key)]
         print(f"{len(old_out)} documents, {len(differ)} differ {differ[:5]}")
         best: dict[str, dict[str, float]] = {}
         for round_ in range(args.rounds):
             for name in ("old", "new") if round_ % 2 == 0 else ("new", "old"):
                 gc.collect()
-                seconds, _ = render_all(sides[name], feeds, ctx, chunks)
+                seconds, _ = render_all(sides[name], feeds, ctx, plan)
                 line = " ".join(f"{part} {seconds[part]:.3f}" for part in PARTS)
                 print(f"{name}: {line}  total {sum(seconds.values()):.3f} s", flush=True)
                 if name not in best or sum(seconds.values()) < sum(best[name].values()):

@@ -1,10 +1,15 @@
-"""pipeline.run_sync: a coroutine run to its end from synchronous code."""
+"""pipeline.run_sync: a coroutine run to its end from synchronous code; how render jobs are
+cut into chunks."""
 
 from __future__ import annotations
 
 import asyncio
 
-from feedsvc.pipeline import run_sync
+from factories import make_feed, make_post
+
+from feedsvc import pipeline
+from feedsvc.model import Feed, FeedKind
+from feedsvc.pipeline import _render_plan, run_sync
 
 
 class Result:
@@ -37,3 +42,29 @@ def test_under_a_running_loop_it_runs_in_a_thread_of_its_own():
         return run_sync(make())
 
     assert isinstance(asyncio.run(inside()), Result)
+
+
+def test_archives_mostly_held_by_the_subscription_feeds_render_with_them_from_one_cache(
+    monkeypatch,
+):
+    posts = {n: make_post(n) for n in range(1, 11)}
+
+    def archive(path: str, numbers: list[int]) -> Feed:
+        return make_feed(
+            [posts[n] for n in numbers], kind=FeedKind.ARCHIVE, path=path, archive=True
+        )
+
+    feeds = [
+        make_feed([posts[n] for n in (10, 9, 8, 7, 6)]),
+        archive("archive/a", [10, 9, 8, 7, 1]),  # 4 of 5 posts already there: joins
+        archive("archive/b", [5, 4, 3, 2, 1]),  # none: apart, without the cache
+        archive("archive/c", [6, 5]),  # half is not most: apart
+    ]
+    plan = _render_plan(feeds, ("atom", "json"), workers=2)
+    assert plan.chunks[:2] == [[(0, fmt, True), (1, fmt, True)] for fmt in ("atom", "json")]
+    apart = [job for chunk in plan.chunks[2:] for job in chunk]
+    assert sorted(apart) == sorted((i, fmt, False) for i in (2, 3) for fmt in ("atom", "json"))
+    assert plan.kept == 6  # posts 10…6 and 1: what the joined chunk asks for again
+
+    monkeypatch.setattr(pipeline, "FRAGMENTS_KEPT", 4)  # the memory bound wins
+    assert _render_plan(feeds, ("atom",), workers=2).kept == 4
