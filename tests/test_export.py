@@ -4,13 +4,15 @@ render are those the parent writes from the same resources, byte for byte and mt
 from __future__ import annotations
 
 import brotli
+from babel import localedata
 from cli_support import site
 
 from feedsvc.clock import system_clock
 from feedsvc.configfile import load_config
 from feedsvc.export import Tree
 from feedsvc.parallel import MIN_ITEMS
-from feedsvc.pipeline import all_feeds, load_posts, render_site
+from feedsvc.pipeline import Document, all_feeds, load_posts, render_site
+from feedsvc.render import embed
 
 
 def tree(root):
@@ -80,3 +82,27 @@ def test_a_tree_not_finished_leaves_nothing(tmp_path):
     except RuntimeError:
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_reads_its_fragments_locales_before_rendering_a_service_rebuild_does_not(
+    tmp_path, monkeypatch
+):
+    # Forked render workers share what the parent read; a running service makes fragments
+    # on request, so its rebuilds never wait for locale data.
+    posts = {
+        f"p{n}.md": f"---\ntitle: Post {n}\ndate: 2024-01-0{n + 1}\nlang: fi\n---\nBody {n}.\n"
+        for n in range(3)
+    }
+    config = load_config(site(tmp_path, posts))
+    feeds = all_feeds(load_posts(config, system_clock(), workers=1).posts, config)
+    embed._locale.cache_clear()
+    monkeypatch.delitem(localedata._cache, "fi", raising=False)  # babel's store of what it read
+    render_site(feeds, config, workers=1)  # a running service's rebuild
+    assert "fi" not in localedata._cache
+    told = []
+
+    def on_rendered(document: Document, body: bytes) -> None:
+        told.append("fi" in localedata._cache)
+
+    render_site(feeds, config, workers=1, on_rendered=on_rendered)
+    assert told and all(told)  # read before the first document was rendered
