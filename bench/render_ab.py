@@ -1,7 +1,7 @@
 """CPU of rendering the bench site's feeds, this tree's renderers against another commit's,
 alternated in one process (issue 12; docs/benchmarks.md).
 
-Every document is rendered as `feedsvc build` renders it (pipeline._render_plan for 2
+Every document is rendered as `feedsvc build` renders it (render_plan.render_plan for 2
 workers: a fresh FragmentCache per chunk, of the plan's size, uncached jobs without it),
 and each JSON Feed's embed fragment made from its bytes (embed.render_feed_embed, or the
 whole document decoded where a side has no such function); CPU time per format is summed
@@ -28,8 +28,9 @@ from types import ModuleType
 
 from feedsvc.configfile import load_config
 from feedsvc.model import Feed
-from feedsvc.pipeline import RenderPlan, _render_plan, all_feeds, load_posts, render_context
+from feedsvc.pipeline import all_feeds, load_posts, render_context
 from feedsvc.render import RenderContext
+from feedsvc.render_plan import RenderPlan, render_plan
 
 MODULES = ("common", "atom", "rss", "jsonfeed", "embed")
 PARTS = ("atom", "rss", "json", "embed")
@@ -105,7 +106,7 @@ def main() -> None:
     config = load_config(args.config)
     feeds = all_feeds(load_posts(config, datetime.now(UTC), workers=2).posts, config)
     ctx = render_context(config)
-    plan = _render_plan(feeds, config.feeds.formats, workers=2)
+    plan = render_plan(feeds, config.feeds.formats, workers=2)
     with tempfile.TemporaryDirectory() as scratch:
         sides = {
             "old": side(old_renderers(args.against, Path(scratch))),

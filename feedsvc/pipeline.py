@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from itertools import accumulate, pairwise
 from typing import Any, TypeVar
 
 from feedsvc.clock import Clock, system_clock
@@ -25,12 +24,13 @@ from feedsvc.model import Feed, Post, Problem, RawPost, newest_first
 from feedsvc.normalize import normalize_posts
 from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.normalize.language import with_known_languages
-from feedsvc.parallel import default_workers, parallel_map, tapered_sizes
+from feedsvc.parallel import default_workers, parallel_map
 from feedsvc.render import RENDERERS, FragmentCache, RenderContext
-from feedsvc.render.common import FRAGMENTS_KEPT, self_url
+from feedsvc.render.common import self_url
 from feedsvc.render.embed import EMBED_ASSETS, embed_asset, load_locales
 from feedsvc.render.html import render_index
 from feedsvc.render.opml import render_opml
+from feedsvc.render_plan import RenderJob, render_plan
 from feedsvc.sources import (
     Reader,
     SourceResult,
@@ -244,7 +244,7 @@ def render_documents(
         # read once here, before the workers fork, not once per worker. A running service
         # makes fragments on request, and a rebuild need not wait for them (0.18 s).
         load_locales({config.site.language, *(p.lang for feed in feeds for p in feed.posts)})
-    plan = _render_plan(feeds, config.feeds.formats, workers or default_workers())
+    plan = render_plan(feeds, config.feeds.formats, workers or default_workers())
     # A post sits in up to five feeds (site, category, language, both, archive): its
     # entry is rendered once per format (per chunk of jobs) and spliced into each.
     cache = FragmentCache(ctx, plan.kept)
@@ -255,54 +255,6 @@ def render_documents(
     order = {fmt: position for position, fmt in enumerate(config.feeds.formats)}
     ranked = sorted(zip(jobs, documents, strict=True), key=lambda d: (d[0][0], order[d[0][1]]))
     return [document for _, document in ranked]
-
-
-# Archives per chunk of render jobs: they share no post, so any cut costs nothing.
-ARCHIVES_PER_CHUNK = 40
-
-# (feed index, format, whether its entries go through the chunk's fragment cache)
-RenderJob = tuple[int, str, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class RenderPlan:
-    """The render jobs in chunks, each chunk run by one fresh worker with its own fragment
-    cache, and how many fragments that cache keeps."""
-
-    chunks: list[list[RenderJob]]
-    kept: int
-
-
-def _render_plan(feeds: Sequence[Feed], formats: Sequence[str], workers: int) -> RenderPlan:
-    """Chunks cut so that feeds sharing posts share a chunk and its fragment cache.
-
-    Each format's subscription feeds (site, categories, languages, both…), which all hold
-    the newest posts, make one chunk, with every archive most of whose posts they hold:
-    those entries come from the cache instead of being built again. The other archives,
-    each holding its posts once, go in chunks of ARCHIVES_PER_CHUNK without the cache (it
-    would only fill a worker's memory), smaller towards the end (parallel.tapered_sizes) so
-    that the workers finish together. The cache keeps what the subscription chunk asks for
-    again, up to FRAGMENTS_KEPT. On the 10,000-post bench site, 66 of 120 archives join,
-    and each format's entries are built 10,462 times instead of 15,523 (the subscription
-    feeds alone in the chunk) or 19,646 (chunks of equal size).
-    """
-    subscription = [i for i, feed in enumerate(feeds) if not feed.archive]
-    held = {id(post) for i in subscription for post in feeds[i].posts}
-    joined: list[int] = []
-    apart: list[int] = []
-    for i, feed in enumerate(feeds):
-        if feed.archive:
-            known = sum(id(post) in held for post in feed.posts)
-            (joined if 2 * known > len(feed.posts) else apart).append(i)
-    together = subscription + joined
-    distinct = len({id(post) for i in together for post in feeds[i].posts})
-    chunks = [[(i, fmt, True) for i in together] for fmt in formats]
-    archives = [(i, fmt, False) for fmt in formats for i in apart]
-    for start, stop in pairwise(
-        accumulate(tapered_sizes(len(archives), workers, ARCHIVES_PER_CHUNK), initial=0)
-    ):
-        chunks.append(archives[start:stop])
-    return RenderPlan([chunk for chunk in chunks if chunk], max(1, min(FRAGMENTS_KEPT, distinct)))
 
 
 PAGE_PATHS = ("/", "/feeds.opml", *(path for path, _, _ in EMBED_ASSETS))

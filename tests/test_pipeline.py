@@ -7,9 +7,10 @@ import asyncio
 
 from factories import make_feed, make_post
 
-from feedsvc import pipeline
+from feedsvc import render_plan as render_plan_module
 from feedsvc.model import Feed, FeedKind
-from feedsvc.pipeline import _render_plan, run_sync
+from feedsvc.pipeline import run_sync
+from feedsvc.render_plan import render_plan
 
 
 class Result:
@@ -60,11 +61,11 @@ def test_archives_mostly_held_by_the_subscription_feeds_render_with_them_from_on
         archive("archive/b", [5, 4, 3, 2, 1]),  # none: apart, without the cache
         archive("archive/c", [6, 5]),  # half is not most: apart
     ]
-    plan = _render_plan(feeds, ("atom", "json"), workers=2)
+    plan = render_plan(feeds, ("atom", "json"), workers=2)
     assert plan.chunks[:2] == [[(0, fmt, True), (1, fmt, True)] for fmt in ("atom", "json")]
     apart = [job for chunk in plan.chunks[2:] for job in chunk]
     assert sorted(apart) == sorted((i, fmt, False) for i in (2, 3) for fmt in ("atom", "json"))
     assert plan.kept == 6  # posts 10…6 and 1: what the joined chunk asks for again
 
-    monkeypatch.setattr(pipeline, "FRAGMENTS_KEPT", 4)  # the memory bound wins
-    assert _render_plan(feeds, ("atom",), workers=2).kept == 4
+    monkeypatch.setattr(render_plan_module, "FRAGMENTS_KEPT", 4)  # the memory bound wins
+    assert render_plan(feeds, ("atom",), workers=2).kept == 4

@@ -218,7 +218,7 @@ def group_feeds(feeds: Sequence[Feed]) -> list[tuple[str, list[Feed]]]:
 # rendered in order (site, categories, languages, archives: recent posts are in them all).
 # Unbounded, a 10,000-post site's fragments took about 100 MB in each render worker,
 # half of a worker's memory; 8,192 fragments of ~5 KB are about 40 MB. A build sizes each
-# cache to what its chunk asks for again (pipeline._render_plan: 5,871 on the bench site).
+# cache to what its chunk asks for again (render_plan.render_plan: 5,871 on the bench site).
 FRAGMENTS_KEPT = 8192
 
 

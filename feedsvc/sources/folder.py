@@ -26,31 +26,26 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.errors import ConfigError, SourceError
 from feedsvc.model import Problem, RawPost, Severity
 from feedsvc.sources.base import SourceResult, SourceType
+from feedsvc.sources.front_matter import (
+    FileProblem,
+    decode,
+    parse_front_matter,
+    split_front_matter,
+)
 from feedsvc.sources.walk import cwd_prefix, display_path, display_walked, post_files
 
 BODY_FORMATS = {".md": "markdown", ".html": "html"}
 _SUFFIXES = tuple(BODY_FORMATS)
-FRONT_MATTER_FENCE = "---"
 
 # File systems stamp mtimes with a coarse clock (a few ms on Linux): a file saved twice within
 # one tick, at the same size, keeps its stamp. A file whose mtime is this close to the previous
 # walk is therefore read again on the next walk, and compared (git's "racy clean" rule).
 RACY_NS = 50_000_000
-
-
-class _FileProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
 
 
 # What identifies one version of a file without reading it: (mtime_ns, ctime_ns, size, inode).
@@ -184,7 +179,7 @@ class FolderReader:
                 # linear in the file's size (never by comparing what its YAML expands to).
                 return RememberedFile(stamp, last_good, None, digest)
             post = _read_post(data, relative, path, self.source, self.limits)
-        except _FileProblem as e:
+        except FileProblem as e:
             return RememberedFile(stamp, last_good, Problem(path, e.line, e.message), good_digest)
         return RememberedFile(stamp, post, None, digest)
 
@@ -221,16 +216,16 @@ def _result_of(files: Iterable[RememberedFile], walk_problems: list[Problem]) ->
 def _read_post(
     data: bytes, relative: str, path: str, source: SourceConfig, limits: PostsConfig
 ) -> RawPost:
-    text = _decode(data)
-    yaml_text, body = _split_front_matter(text)
+    text = decode(data)
+    yaml_text, body = split_front_matter(text)
     size = len(yaml_text.encode("utf-8"))
     if size > limits.max_front_matter:
-        raise _FileProblem(
+        raise FileProblem(
             2,
             f"front matter is {size:,} bytes, over the limit of {limits.max_front_matter:,} "
             "(posts.max_front_matter)",
         )
-    meta, meta_lines = _parse_front_matter(yaml_text)
+    meta, meta_lines = parse_front_matter(yaml_text)
     # The walk listed only names ending in one of BODY_FORMATS' suffixes.
     suffix = next(s for s in _SUFFIXES if relative.endswith(s))
     return RawPost(
@@ -248,13 +243,13 @@ def _read_post(
 
 
 def _read_bytes(file: str, size: int, limit: int) -> bytes:
-    """The file's bytes (``size``: what its stat said); a _FileProblem when there are more than
+    """The file's bytes (``size``: what its stat said); a FileProblem when there are more than
     ``limit``, found without reading more than one byte past it (the file may grow after its
     stat). One open, one read to the end, one close: the bench site's 10,000 files took 0.11 s
     through a buffered file object (which stats the file again and asks whether it is a
     terminal), 0.04 s so."""
     if size > limit:
-        raise _FileProblem(1, _too_large(size, limit))
+        raise FileProblem(1, _too_large(size, limit))
     try:
         fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -265,9 +260,9 @@ def _read_bytes(file: str, size: int, limit: int) -> bytes:
         finally:
             os.close(fd)
     except OSError as e:
-        raise _FileProblem(1, f"cannot read file: {e.strerror or e}") from e
+        raise FileProblem(1, f"cannot read file: {e.strerror or e}") from e
     if len(data) > limit:
-        raise _FileProblem(1, _too_large(len(data), limit))
+        raise FileProblem(1, _too_large(len(data), limit))
     return data
 
 
@@ -280,153 +275,6 @@ def _read_up_to(fd: int, data: bytes, want: int) -> bytes:
 
 def _too_large(size: int, limit: int) -> str:
     return f"file is {size:,} bytes, over the limit of {limit:,} (posts.max_file_size): not read"
-
-
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise _FileProblem(line, f"not valid UTF-8 (byte {data[e.start]:#04x})") from e
-    # A byte order mark some editors write is not part of the front matter. (Stripped here,
-    # not by the utf-8-sig codec: three times slower, and its errors count bytes after it.)
-    text = text.removeprefix("\ufeff")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _split_front_matter(text: str) -> tuple[str, str]:
-    """(YAML between the two '---' lines, body after them); the first line must be '---'.
-
-    A fence is a line that is '---' once trailing white space is stripped: found by looking
-    only at lines that start with '---', not by splitting the whole body into lines."""
-    first_end = text.find("\n")
-    first_line = text if first_end < 0 else text[:first_end]
-    if first_line.rstrip() != FRONT_MATTER_FENCE:
-        raise _FileProblem(1, "no front matter: the file must start with a '---' line")
-    if first_end >= 0:
-        at = first_end  # each candidate: the line end before a line starting with '---'
-        while (at := text.find("\n" + FRONT_MATTER_FENCE, at)) >= 0:
-            line_end = text.find("\n", at + 1)
-            line = text[at + 1 :] if line_end < 0 else text[at + 1 : line_end]
-            if line.rstrip() == FRONT_MATTER_FENCE:
-                body = "" if line_end < 0 else text[line_end + 1 :]
-                return text[first_end + 1 : at], body
-            at += 1
-    raise _FileProblem(1, "front matter starts on line 1 but is never closed with '---'")
-
-
-# libyaml's C loader when PyYAML was built with it: ten times faster, same results.
-_BaseLoader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-_DEFAULT_TAGS = {
-    yaml.ScalarNode: yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG,
-    yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
-    yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-}
-
-
-class _FrontMatterLoader(_BaseLoader):  # type: ignore[misc,valid-type]  # chosen at import
-    """BaseLoader, its tag resolution in one step: BaseResolver has no implicit or path
-    resolvers, so every untagged node gets its kind's default tag (and ``_constructed`` reads
-    no tag). The generic lookup, asked for each of a 10,000-post site's 120,000 nodes, took
-    0.025 s of its 0.19 s of YAML."""
-
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        return _DEFAULT_TAGS[kind]
-
-
-def _parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """The front matter mapping, and the file line of each key.
-
-    BaseLoader keeps every scalar a string, sidestepping YAML 1.1's implicit types:
-    ``lang: no`` stays "no" (Norwegian, not False), ``id: 0123`` stays "0123" (not 83).
-    """
-    # The YAML starts on the file's line 2; YAML marks count lines from 0.
-    first_line = 2
-    loader = _FrontMatterLoader(yaml_text)
-    try:
-        _refuse_aliases(yaml_text, first_line)
-        node = loader.get_single_node()
-        if node is None:
-            return {}, {}
-        if not isinstance(node, yaml.MappingNode):
-            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-            raise _FileProblem(
-                node.start_mark.line + first_line,
-                f"front matter must be a mapping of keys to values, not {kind}",
-            )
-        meta_lines = _key_lines(node, first_line)
-        meta = _constructed(node)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        # libyaml marks an error at the end of the stream one line past the last one.
-        last_line = max(yaml_text.count("\n"), 0)
-        line = min(mark.line, last_line) + first_line if mark else first_line
-        raise _FileProblem(line, f"invalid YAML front matter: {e.problem or e}") from e
-    except yaml.YAMLError as e:
-        raise _FileProblem(first_line, f"invalid YAML front matter: {e}") from e
-    finally:
-        loader.dispose()
-    return meta, meta_lines
-
-
-def _refuse_aliases(yaml_text: str, first_line: int) -> None:
-    """A _FileProblem at the first alias (``*name``), before any node is built.
-
-    Aliases let a few lines stand for billions of values (nine levels of nine aliases each,
-    the "billion laughs"), which every later step (normalizing, comparing, printing) would
-    walk. Front matter has no use for them, so they are refused; anchors alone are harmless.
-    """
-    if "*" not in yaml_text:
-        return  # no alias without an asterisk: skip the second parse for nearly every post
-    for event in yaml.parse(yaml_text, Loader=_FrontMatterLoader):
-        if isinstance(event, yaml.AliasEvent):
-            mark = event.start_mark
-            raise _FileProblem(
-                mark.line + first_line if mark else first_line,
-                f"YAML alias *{event.anchor} is not allowed in front matter "
-                "(aliases can expand a few lines into billions of values)",
-            )
-
-
-def _constructed(node: yaml.Node) -> Any:
-    """What BaseLoader's constructor makes of ``node``: a string, list or dict, whatever its
-    tag, and the same error for a key that is not a string. Walked here directly: PyYAML's
-    generic constructor (alias bookkeeping, recursion checks, deep construction, for aliases
-    refused above) took 0.08 s of a 10,000-post site's read, this walk 0.02 s."""
-    if isinstance(node, yaml.ScalarNode):
-        return node.value
-    if isinstance(node, yaml.SequenceNode):
-        return [_constructed(item) for item in node.value]
-    mapping: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        key = _constructed(key_node)
-        if not isinstance(key, str):  # a list or a mapping: unhashable, as PyYAML says
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping",
-                node.start_mark,
-                "found unhashable key",
-                key_node.start_mark,
-            )
-        mapping[key] = _constructed(value_node)
-    return mapping
-
-
-def _key_lines(node: yaml.MappingNode, first_line: int) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise _FileProblem(
-                key_node.start_mark.line + first_line, "front matter keys must be plain text"
-            )
-        line = key_node.start_mark.line + first_line
-        if key_node.value in lines:
-            raise _FileProblem(
-                line, f"duplicate key {key_node.value!r} (first on line {lines[key_node.value]})"
-            )
-        lines[key_node.value] = line
-    return lines
 
 
 def _check(source: SourceConfig, where: str) -> None:
