@@ -12,6 +12,7 @@ from feedsvc.config import PostsConfig, SourceConfig
 from feedsvc.errors import SourceError
 from feedsvc.sources import SOURCE_TYPES, SourceResult, SourceType, read_source
 from feedsvc.sources.folder import FolderReader
+from feedsvc.sources.front_matter import MAX_NESTING
 from feedsvc.sources.jsonfile import read_json
 
 LIMITS = PostsConfig()
@@ -313,6 +314,35 @@ def test_a_yaml_alias_is_refused_at_its_line_before_anything_is_built(posts: Pat
     assert problem.message.startswith("YAML alias *a0 is not allowed in front matter")
     assert [raw.path for raw in result.posts] == [os.path.join("posts", "good.md")]
     assert peak < 1024 * 1024
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING, 600, 998])
+def test_front_matter_nested_too_deep_is_refused_at_its_line_and_the_rest_published(
+    posts: Path, depth: int
+) -> None:
+    # 600 levels were a RecursionError out of the whole read; libyaml itself stops at 1,000.
+    nested = "[" * depth + "x" + "]" * depth
+    write(posts, "deep.md", f"---\ntitle: Deep\ndate: 2017-06-09\nk:\n  - {nested}\n---\n")
+    write(posts, "good.md", GOOD)
+    result = read_source(folder_source(posts), LIMITS)
+    (problem,) = result.problems
+    assert (problem.path, problem.line) == (os.path.join("posts", "deep.md"), 5)
+    assert problem.message == (
+        f"front matter nests lists and mappings more than {MAX_NESTING} levels deep"
+    )
+    assert [raw.path for raw in result.posts] == [os.path.join("posts", "good.md")]
+
+
+def test_front_matter_nested_up_to_the_bound_is_read(posts: Path) -> None:
+    # The mapping is level 1, the list under "k" level 2: MAX_NESTING - 2 more lists.
+    depth = MAX_NESTING - 2
+    nested = "[" * depth + "x" + "]" * depth
+    write(posts, "deep.md", f"---\ntitle: Deep\ndate: 2017-06-09\nk:\n  - {nested}\n---\n")
+    (raw,) = read_source(folder_source(posts), LIMITS).posts
+    value = raw.meta["k"]
+    for _ in range(depth + 1):
+        (value,) = value
+    assert value == "x"
 
 
 def test_an_anchor_without_an_alias_and_an_asterisk_in_text_are_fine(posts: Path) -> None:

@@ -13,6 +13,10 @@ from typing import Any
 import yaml
 
 FRONT_MATTER_FENCE = "---"
+# Levels of lists and mappings front matter may nest (a list of author mappings is two).
+# Walking a node is a Python call per level: 500 levels of "[" were a RecursionError that
+# stopped the whole folder's read, below libyaml's own bound of 1,000.
+MAX_NESTING = 32
 
 
 class FileProblem(Exception):
@@ -100,7 +104,7 @@ def parse_front_matter(yaml_text: str) -> tuple[dict[str, Any], dict[str, int]]:
                 f"front matter must be a mapping of keys to values, not {kind}",
             )
         meta_lines = _key_lines(node, first_line)
-        meta = _constructed(node)
+        meta = _constructed(node, first_line)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         # libyaml marks an error at the end of the stream one line past the last one.
@@ -133,18 +137,24 @@ def _refuse_aliases(yaml_text: str, first_line: int) -> None:
             )
 
 
-def _constructed(node: yaml.Node) -> Any:
+def _constructed(node: yaml.Node, first_line: int, depth: int = 1) -> Any:
     """What BaseLoader's constructor makes of ``node``: a string, list or dict, whatever its
-    tag, and the same error for a key that is not a string. Walked here directly: PyYAML's
-    generic constructor (alias bookkeeping, recursion checks, deep construction, for aliases
-    refused above) took 0.08 s of a 10,000-post site's read, this walk 0.02 s."""
+    tag, and the same error for a key that is not a string; a FileProblem past MAX_NESTING
+    levels. Walked here directly: PyYAML's generic constructor (alias bookkeeping, recursion
+    checks, deep construction, for aliases refused above) took 0.08 s of a 10,000-post
+    site's read, this walk 0.02 s."""
     if isinstance(node, yaml.ScalarNode):
         return node.value
+    if depth > MAX_NESTING:
+        raise FileProblem(
+            node.start_mark.line + first_line,
+            f"front matter nests lists and mappings more than {MAX_NESTING} levels deep",
+        )
     if isinstance(node, yaml.SequenceNode):
-        return [_constructed(item) for item in node.value]
+        return [_constructed(item, first_line, depth + 1) for item in node.value]
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
-        key = _constructed(key_node)
+        key = _constructed(key_node, first_line, depth + 1)
         if not isinstance(key, str):  # a list or a mapping: unhashable, as PyYAML says
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping",
@@ -152,7 +162,7 @@ def _constructed(node: yaml.Node) -> Any:
                 "found unhashable key",
                 key_node.start_mark,
             )
-        mapping[key] = _constructed(value_node)
+        mapping[key] = _constructed(value_node, first_line, depth + 1)
     return mapping
 
 
