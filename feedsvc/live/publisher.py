@@ -46,7 +46,7 @@ from feedsvc.config import Config
 from feedsvc.live.builder import Built, SiteBuilder
 from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.listeners import RebuildListener, RebuildListeners
-from feedsvc.live.memory import release_free_memory
+from feedsvc.live.memory import collector_paused, release_free_memory
 from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
 from feedsvc.live.scheduled import DueTimer
@@ -154,15 +154,16 @@ class Publisher:
         ``workers`` processes, before the server's event loop runs). ``on_rendered`` is told
         of every document, in the worker that rendered it (`feedsvc build` writes it there)."""
         started = time.perf_counter()
-        self._reads.read_all(self.config)
-        built = self._builder.assemble(
-            self.config,
-            self._reads.states,
-            (),
-            full=True,
-            workers=self._workers,
-            on_rendered=on_rendered,
-        )
+        with collector_paused():
+            self._reads.read_all(self.config)
+            built = self._builder.assemble(
+                self.config,
+                self._reads.states,
+                (),
+                full=True,
+                workers=self._workers,
+                on_rendered=on_rendered,
+            )
         return self._first(built, started)
 
     async def build_async(self) -> SnapshotRef:

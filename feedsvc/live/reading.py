@@ -9,10 +9,8 @@ them, with its error (pipeline.SourceState).
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 
 from feedsvc.clock import Clock
 from feedsvc.config import Config, PostsConfig, SourceConfig
@@ -33,8 +31,7 @@ class SourceReads:
 
     def read_all(self, config: Config) -> None:
         """Read every source and keep the result (synchronous: the start-up build)."""
-        with _collector_paused():
-            self.states = run_sync(self._read(config))
+        self.states = run_sync(self._read(config))
 
     async def read_all_async(self, config: Config) -> None:
         """``read_all`` inside a running event loop (whose servers the sources may be)."""
@@ -107,28 +104,6 @@ class SourceReads:
         if reader is None or (reader.source, reader.limits) != (source, limits):
             reader = self._local_readers[source.name] = open_local(source, limits)
         return reader.read()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a start-up read, which nothing runs beside, and
-    what it made frozen (``gc.freeze``) after it.
-
-    A read makes objects that live on and hold no cycles (RawPosts, their dicts and lists:
-    about half a million for the 10,000-post bench site); their count alone set off ~150
-    collections during its read, a full one over the whole heap among them (0.02-0.06 s of
-    0.34 s), and, were they only deferred, the first collections after it walk them all at
-    once. Frozen, no collection walks them (as the service's heap after start-up,
-    ``Publisher.start``); refcounting still frees each when it is let go.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _log_changes(before: Mapping[str, SourceState], after: Mapping[str, SourceState]) -> None:

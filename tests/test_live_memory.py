@@ -1,4 +1,4 @@
-"""SourceReads: the start-up read of every source (live/reading.py)."""
+"""The start-up build and the cyclic garbage collector (live/memory.collector_paused)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 from live_support import write_site
 
-from feedsvc.clock import system_clock
-from feedsvc.live.reading import SourceReads
+from feedsvc.live import Publisher
 
 
 @pytest.fixture
@@ -32,32 +31,37 @@ def collections() -> Iterator[list[int]]:
         gc.enable()
 
 
-def test_the_start_up_read_runs_no_collection_and_freezes_what_it_made(tmp_path, collections):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_start_up_build_runs_no_collection_and_freezes_what_it_made(
+    tmp_path, collections, workers
+):
     site = write_site(tmp_path)
     for n in range(300):  # enough objects to set off collections, were the collector on
-        site.write_post(f"more/{n}.md", f"---\ntitle: T{n}\ndate: 2024-05-01\n---\nBody\n")
-    config = site.config()
-    reads = SourceReads(system_clock)
+        site.write_post(f"more/{n}.md", f"---\ntitle: T{n}\ndate: 2024-05-01\n---\nBody {n}\n")
+    # With two workers, the 305 posts are normalized in forked processes (parallel_map,
+    # which unfreezes the heap when they are done).
+    publisher = Publisher(site.config(), workers=workers)
     collections.clear()
     assert gc.get_freeze_count() == 0
 
-    reads.read_all(config)
+    publisher.build()
 
     assert collections == []
     assert gc.isenabled()
-    (posts,) = reads.states.values()
-    assert posts.result is not None and len(posts.result.posts) == 305
-    assert gc.get_freeze_count() > 0
+    assert publisher.ref.current.status.posts == 305
+    frozen = gc.get_freeze_count()
+    assert frozen > 305 * 10  # each post is a dozen objects or more, raw and normalized
     gc.collect()
     assert collections == [2]  # a full collection now...
-    assert gc.get_freeze_count() > 0  # ...leaves out what the read made
+    assert gc.get_freeze_count() == frozen  # ...leaves out what the build made
 
 
-def test_a_collector_turned_off_before_the_read_stays_off(tmp_path, collections):
-    config = write_site(tmp_path).config()
+def test_a_collector_turned_off_before_the_build_stays_off(tmp_path, collections):
+    publisher = Publisher(write_site(tmp_path).config(), workers=1)
     gc.disable()
 
-    SourceReads(system_clock).read_all(config)
+    publisher.build()
 
     assert not gc.isenabled()
     assert collections == []
+    assert publisher.ref.current.status.posts == 5
