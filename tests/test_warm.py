@@ -15,9 +15,13 @@ from live_support import POSTS, Site, post_text, write_site
 from feedsvc import warm
 from feedsvc.errors import SnapshotError
 from feedsvc.live import Publisher
+from feedsvc.model import Problem, RawPost
+from feedsvc.normalize import normalize_posts
+from feedsvc.normalize.cache import NormalizeCache
 from feedsvc.store import LazyBrotli, Snapshot
 from feedsvc.warm.file import HEADER_SIZE, MAGIC, read_served, write_snapshot
 from feedsvc.warm.keeper import SnapshotKeeper
+from feedsvc.warm.state import WarmState, decode_state, encode_state
 
 HUB = '\n[websub]\nhubs = ["builtin"]\n'
 
@@ -310,3 +314,33 @@ def test_the_config_hash_ignores_where_the_server_listens_unless_feeds_name_it(s
     assert warm.config_hash(elsewhere) == warm.config_hash(fixed)
     titled = replace(fixed, site=replace(config.site, title="Another"))
     assert warm.config_hash(titled) != warm.config_hash(fixed)
+
+
+def test_the_state_writes_a_good_post_once_and_keeps_a_bad_posts_last_good_version(site):
+    config = site.config()
+    cache = NormalizeCache()
+
+    def raw(key: str, date: str) -> RawPost:
+        return RawPost(
+            path=f"posts/{key}.md",
+            key=key,
+            meta={"title": key.upper(), "date": date},
+            body=f"Body of {key}.",
+            body_format="markdown",
+            source="posts",
+        )
+
+    normalize_posts([raw("a", "2024-03-01"), raw("b", "2024-03-02")], config, cache.mapper(config))
+    good_b = {entry.raw.key: entry for entry in cache.entries()}["b"].result
+    normalize_posts([raw("a", "2024-03-01"), raw("b", "not a date")], config, cache.mapper(config))
+    entries = {entry.raw.key: entry for entry in cache.entries()}
+    assert isinstance(entries["b"].result, Problem) and entries["b"].last_good is good_b
+
+    lines = list(encode_state(WarmState({}, {}, list(entries.values()), ())))
+
+    records = {msgspec.json.decode(line)["raw"]["key"]: msgspec.json.decode(line) for line in lines}
+    assert records["a"]["post"]["title"] == "A" and records["a"]["last_good"] is None  # once
+    assert records["b"]["post"] is None and records["b"]["last_good"]["title"] == "B"
+    restored = {entry.raw.key: entry for entry in decode_state(lines, "state").normalized}
+    assert restored == entries
+    assert restored["a"].last_good is restored["a"].result  # one object, as before
