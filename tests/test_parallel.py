@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import groupby
 
 import pytest
 from hypothesis import given
@@ -68,11 +69,19 @@ def test_tapered_chunks_cut_the_items_and_shrink_towards_the_end(total, workers,
         assert sizes[-1] <= max(smallest, -(-largest // 2))
 
 
+def test_by_default_each_chunk_is_a_quarter_of_a_workers_share_then_smaller():
+    results = parallel_map(square_with_pid, list(range(10_000)), 2)
+    # A fresh worker per chunk: each run of one pid is one chunk.
+    chunks = [len(list(run)) for _, run in groupby(pid for _, pid in results)]
+    assert chunks == tapered_sizes(10_000, 2, 1250)
+
+
 def test_the_bench_sites_posts_end_in_small_chunks():
-    sizes = tapered_sizes(10_000, 2, 625)
-    assert sizes[:13] == [625] * 13
-    assert sizes[-4:] == [78, 78, 78, 15]
-    assert len(sizes) == 24  # 16 equal chunks before: 8 more forks, a few ms each
+    # parallel_map's default for 10,000 posts on two workers: a quarter of each one's share.
+    sizes = tapered_sizes(10_000, 2, 1250)
+    assert sizes[:5] == [1250] * 5
+    assert sizes[-4:] == [156, 156, 156, 31]
+    assert len(sizes) == 16  # 8 equal chunks would leave one worker up to 0.2 s alone
 
 
 @pytest.mark.parametrize("largest, workers", [(0, 2), (10, 0)])
