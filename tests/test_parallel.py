@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.parallel import MIN_ITEMS, parallel_map, tapered_sizes
+from feedsvc.parallel import BATCH_BYTES, MIN_ITEMS, parallel_map, tapered_sizes
 
 
 def square_with_pid(n: int) -> tuple[int, int]:
@@ -42,6 +42,26 @@ def fail_on_seven(n: int) -> int:
 def test_a_worker_error_reaches_the_caller():
     with pytest.raises(ValueError, match="seven"):
         parallel_map(fail_on_seven, list(range(MIN_ITEMS + 1)), 2)
+
+
+def numbered_block(n: int) -> bytes:
+    return n.to_bytes(4, "big") * (BATCH_BYTES // 16)  # a quarter of a batch
+
+
+def test_results_larger_than_a_batch_come_back_whole_and_in_order():
+    items = list(range(MIN_ITEMS))
+    assert parallel_map(numbered_block, items, 2, [MIN_ITEMS]) == [numbered_block(n) for n in items]
+
+
+def block_then_fail(n: int) -> bytes:
+    if n == MIN_ITEMS - 1:
+        raise ValueError(f"the last of {n + 1}")
+    return numbered_block(n)
+
+
+def test_an_error_after_whole_batches_of_results_reaches_the_caller():
+    with pytest.raises(ValueError, match=f"the last of {MIN_ITEMS}"):
+        parallel_map(block_then_fail, list(range(MIN_ITEMS)), 2, [MIN_ITEMS])
 
 
 def test_given_chunks_run_each_in_one_fresh_worker_in_order():
