@@ -48,11 +48,13 @@ def parallel_map(
     items: Sequence[T],
     workers: int | None = None,
     chunk_sizes: Sequence[int] | None = None,
+    worker_per_chunk: bool = False,
 ) -> list[R]:
     """``[func(x) for x in items]``, spread over forked workers; results must pickle.
 
-    Each chunk of items runs in one worker, in order. ``chunk_sizes`` cut ``items`` into
-    chunks (they add up to its length), for items that share work within a chunk; by
+    Each chunk of items runs in one worker, in order; a worker done with a chunk takes the
+    next, or with ``worker_per_chunk`` a fresh worker does. ``chunk_sizes`` cut ``items``
+    into chunks (they add up to its length), for items that share work within a chunk; by
     default, a quarter of each worker's share at first, smaller towards the end.
     """
     global _work
@@ -65,10 +67,7 @@ def parallel_map(
         return [func(item) for item in items]
     if chunk_sizes is None:
         # Several chunks per worker even out chunks that cost more than others, and the
-        # small last ones (tapered_sizes) the end. Each costs a fork of the parent and the
-        # exit of a worker holding its mappings, ~10 ms between them for the bench site's
-        # 10,000 posts: chunks of an eighth of each worker's share (24 chunks) took 0.1 s
-        # longer than a quarter's (16).
+        # small last ones (tapered_sizes) the end.
         chunk_sizes = tapered_sizes(len(items), count, largest=-(-len(items) // (count * 4)))
     if sum(chunk_sizes) != len(items) or min(chunk_sizes) < 1:
         raise ValueError(f"chunk sizes {list(chunk_sizes)} do not cut {len(items)} items")
@@ -78,7 +77,8 @@ def parallel_map(
     # worker (the gc.freeze documentation's own advice before fork).
     gc.freeze()
     try:
-        return _run_chunks(pairwise(accumulate(chunk_sizes, initial=0)), len(items), count)
+        chunks = pairwise(accumulate(chunk_sizes, initial=0))
+        return _run_chunks(chunks, len(items), count, worker_per_chunk)
     finally:
         gc.unfreeze()
         _work = None
@@ -106,14 +106,20 @@ def tapered_sizes(total: int, workers: int, largest: int) -> list[int]:
     return sizes
 
 
-def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> list[Any]:
-    """Run each chunk (start, stop) in a fresh forked worker, ``count`` at a time, in order.
+def _run_chunks(
+    chunks: Iterator[tuple[int, int]], total: int, count: int, worker_per_chunk: bool
+) -> list[Any]:
+    """Run each chunk (start, stop) in a forked worker, ``count`` at a time, in order.
 
-    A fresh worker per chunk: an object a worker reads is copied into it (a reference count
-    is a write), so a long-lived worker ends up holding a copy of every post it ever read;
-    one per chunk holds only the chunk's. Results come back through a pipe as they are
-    made, a batch of about BATCH_BYTES at a time, so neither side ever holds a chunk's
-    results twice (list and pickle).
+    A worker takes chunk after chunk, unless ``worker_per_chunk``. A fork of the parent
+    and the exit of a worker holding its mappings cost ~10 ms between them on the bench
+    site: normalizing its 10,000 posts in 16 chunks took 0.1 s longer with a worker per
+    chunk than with two workers. But an object a worker reads is copied into it (a
+    reference count is a write): a worker that renders the subscription feeds holds a copy
+    of every recent post, and one that went on to the archives would hold theirs as well;
+    a fresh worker per chunk holds only its chunk's. Results come back through a pipe as
+    they are made, a batch of about BATCH_BYTES at a time, so neither side ever holds a
+    chunk's results twice (list and pickle); an empty batch ends a chunk.
     """
     context = multiprocessing.get_context("fork")
     results: list[Any] = [None] * total
@@ -124,36 +130,48 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
     # from the workers' two cores.
     selector = selectors.DefaultSelector()
 
-    def start_next() -> None:
+    def give_next(conn: Connection | None) -> None:
+        """The next chunk to the worker at ``conn``, or to a new worker when None; with
+        no chunk left, the worker is told to leave."""
         bounds = next(chunks, None)
+        if conn is not None:
+            conn.send(bounds)
+            return
         if bounds is None:
             return
-        reader, writer = context.Pipe(duplex=False)
-        worker = context.Process(target=_run_chunk, args=(writer, *bounds), daemon=True)
+        conn, theirs = context.Pipe()
+        worker = context.Process(target=_serve_chunks, args=(theirs,), daemon=True)
         worker.start()
-        writer.close()  # the worker's end: EOF here once the worker is done
-        running[reader] = worker
-        selector.register(reader, selectors.EVENT_READ)
+        theirs.close()  # the worker's end: EOF here once the worker is gone
+        running[conn] = worker
+        selector.register(conn, selectors.EVENT_READ)
+        conn.send(bounds)
 
     try:
         for _ in range(count):
-            start_next()
+            give_next(None)
         while running:
             for key, _ in selector.select():
-                reader = key.fileobj
-                assert isinstance(reader, Connection)
+                conn = key.fileobj
+                assert isinstance(conn, Connection)
                 try:
-                    batch = reader.recv_bytes()
+                    batch = conn.recv_bytes()
                 except EOFError:
-                    selector.unregister(reader)
-                    worker = running.pop(reader)
-                    reader.close()
-                    # The next chunk first: the worker may take a few ms more to exit (its
-                    # memory given back), which its core would otherwise spend idle.
-                    start_next()
+                    selector.unregister(conn)
+                    worker = running.pop(conn)
+                    conn.close()
                     worker.join()
                     if worker.exitcode != 0:
                         raise RuntimeError(f"a worker died (exit code {worker.exitcode})") from None
+                    continue
+                if not batch:  # the chunk is done
+                    if worker_per_chunk:
+                        conn.send(None)
+                        # The next chunk at once: this worker may take a few ms more to
+                        # exit (its memory given back), which its core would spend idle.
+                        give_next(None)
+                    else:
+                        give_next(conn)
                     continue
                 for index, failed, value in _unpickled(batch):
                     if failed:
@@ -161,14 +179,23 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
                     results[index] = value
     finally:
         selector.close()
-        for reader, worker in running.items():
+        for conn, worker in running.items():
             worker.kill()
             worker.join()
-            reader.close()
+            conn.close()
     return results
 
 
-def _run_chunk(writer: Connection, start: int, stop: int) -> None:
+def _serve_chunks(conn: Connection) -> None:
+    """A worker: run each chunk the parent sends, until it sends None."""
+    while (bounds := conn.recv()) is not None:
+        if not _run_chunk(conn, *bounds):
+            break  # an error was sent: the map is over
+    conn.close()
+
+
+def _run_chunk(conn: Connection, start: int, stop: int) -> bool:
+    """Send the chunk's results in batches, then an empty batch; False after an error."""
     assert _work is not None, "parallel_map's work is set before the workers fork"
     func, items = _work
     batch = io.BytesIO()
@@ -181,15 +208,16 @@ def _run_chunk(writer: Connection, start: int, stop: int) -> None:
             except Exception:  # an error that does not pickle: what it says
                 error = RuntimeError(f"{type(e).__name__}: {e}")
                 record = pickle.dumps((index, True, error), pickle.HIGHEST_PROTOCOL)
-            batch.write(record)
-            break
+            conn.send_bytes(batch.getvalue() + record)
+            return False
         batch.write(record)
         if batch.tell() >= BATCH_BYTES:
-            writer.send_bytes(batch.getbuffer())
+            conn.send_bytes(batch.getbuffer())
             batch = io.BytesIO()
     if batch.tell():
-        writer.send_bytes(batch.getbuffer())
-    writer.close()
+        conn.send_bytes(batch.getbuffer())
+    conn.send_bytes(b"")
+    return True
 
 
 def _unpickled(batch: bytes) -> Iterator[tuple[int, bool, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from itertools import groupby
+from itertools import accumulate, groupby
 
 import pytest
 from hypothesis import given
@@ -67,7 +67,7 @@ def test_an_error_after_whole_batches_of_results_reaches_the_caller():
 def test_given_chunks_run_each_in_one_fresh_worker_in_order():
     items = list(range(MIN_ITEMS + 50))
     sizes = [150, 1, 99]
-    results = parallel_map(square_with_pid, items, 2, sizes)
+    results = parallel_map(square_with_pid, items, 2, sizes, worker_per_chunk=True)
     assert [value for value, _ in results] == [n * n for n in items]
     pids = [pid for _, pid in results]
     chunks = [set(pids[:150]), set(pids[150:151]), set(pids[151:])]
@@ -90,10 +90,32 @@ def test_tapered_chunks_cut_the_items_and_shrink_towards_the_end(total, workers,
 
 
 def test_by_default_each_chunk_is_a_quarter_of_a_workers_share_then_smaller():
-    results = parallel_map(square_with_pid, list(range(10_000)), 2)
+    results = parallel_map(square_with_pid, list(range(10_000)), 2, worker_per_chunk=True)
     # A fresh worker per chunk: each run of one pid is one chunk.
     chunks = [len(list(run)) for _, run in groupby(pid for _, pid in results)]
     assert chunks == tapered_sizes(10_000, 2, 1250)
+
+
+def test_each_worker_takes_chunk_after_chunk():
+    results = parallel_map(square_with_pid, list(range(10_000)), 2)
+    assert [value for value, _ in results] == [n * n for n in range(10_000)]
+    pids = [pid for _, pid in results]
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers for 16 chunks
+    # A worker's run of items ends where a chunk ends.
+    ends = set(accumulate(tapered_sizes(10_000, 2, 1250)))
+    runs = list(accumulate(len(list(run)) for _, run in groupby(pids)))
+    assert set(runs) <= ends and len(runs) > 2
+
+
+def fail_late(n: int) -> int:
+    if n == 9_000:
+        raise ValueError("nine thousand")
+    return n
+
+
+def test_an_error_in_a_later_chunk_of_a_worker_reaches_the_caller():
+    with pytest.raises(ValueError, match="nine thousand"):
+        parallel_map(fail_late, list(range(10_000)), 2)
 
 
 def test_the_bench_sites_posts_end_in_small_chunks():
