@@ -149,14 +149,18 @@ class LazyBrotli:
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """A body compressed with the identity's validator: what a worker process sends back
-    (plain bytes and strings pickle cheaply; a Resource does not pickle). ``br`` is None
-    when the br coding is left to the first request that asks for it (LazyBrotli)."""
+    """A body compressed, with each coding's validator: what a worker process sends back
+    (plain bytes and strings pickle cheaply; a Resource does not pickle). The ETags are
+    made where the bytes are, in the workers, not one after the other in the parent once
+    they are all back. ``br`` is None when the br coding is left to the first request that
+    asks for it (LazyBrotli)."""
 
     identity_etag: str
     identity_length: int
     gzip: bytes = field(repr=False)
+    gzip_etag: str
     br: bytes | None = field(repr=False)
+    br_etag: str | None
 
 
 def brotli_bytes(body: bytes) -> bytes:
@@ -168,11 +172,15 @@ def encode(body: bytes, br_ahead: bool = True) -> Encoded:
     """Compress ``body`` (with gzip, and with brotli unless not ``br_ahead``);
     deterministic, so every replica gets the same bytes."""
     # mtime=0 and no file name: the gzip header is the same in every process (RFC 1952 §2.3).
+    gzipped = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    br = brotli_bytes(body) if br_ahead else None
     return Encoded(
         identity_etag=strong_etag(body),
         identity_length=len(body),
-        gzip=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
-        br=brotli_bytes(body) if br_ahead else None,
+        gzip=gzipped,
+        gzip_etag=strong_etag(gzipped),
+        br=br,
+        br_etag=None if br is None else strong_etag(br),
     )
 
 
@@ -352,10 +360,10 @@ def resource_from(
         identity=InflatedRepresentation(
             encoded.gzip, encoded.identity_etag, encoded.identity_length
         ),
-        gzip=Representation(encoded.gzip, strong_etag(encoded.gzip)),
+        gzip=Representation(encoded.gzip, encoded.gzip_etag),
         br=LazyBrotli(encoded.gzip)
-        if encoded.br is None
-        else Representation(encoded.br, strong_etag(encoded.br)),
+        if encoded.br is None or encoded.br_etag is None
+        else Representation(encoded.br, encoded.br_etag),
         caching=caching,
         cors=cors,
         links=links,
