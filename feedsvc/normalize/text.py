@@ -148,8 +148,13 @@ _CLUSTERS = regex.compile(rf"(?:(?P<lone>{_LONE}+)(?={_LONE})|(?P<cluster>\X)(?=
 # What a summary never ends in before its ellipsis: spaces, sentence and clause punctuation of
 # every script (Terminal_Punctuation: . , ; : ! ? 。 、 । …), dashes, opening brackets and
 # quotes, and an ellipsis of its own. Closing brackets and quotes stay: they end a word.
-_TRAILING = regex.compile(r"[\s\p{Terminal_Punctuation}\p{Pd}\p{Ps}\p{Pi}\u2025\u2026]")
-_LAST_SPACE = regex.compile(r"\s", regex.REVERSE)
+# Spaces are what ``str.isspace`` says, as in ``collapse_whitespace``: the regex module's
+# ``\s`` is Unicode White_Space, without the separators U+001C-U+001F.
+_SPACE = r"\s\x1c-\x1f"
+_TRAILING = regex.compile(
+    rf"[{_SPACE}\p{{Terminal_Punctuation}}\p{{Pd}}\p{{Ps}}\p{{Pi}}\u2025\u2026]"
+)
+_LAST_SPACE = regex.compile(rf"[{_SPACE}]", regex.REVERSE)
 _ELLIPSIS = "…"
 
 
