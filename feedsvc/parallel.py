@@ -48,14 +48,12 @@ def parallel_map(
     items: Sequence[T],
     workers: int | None = None,
     chunk_sizes: Sequence[int] | None = None,
-    worker_per_chunk: bool = False,
 ) -> list[R]:
     """``[func(x) for x in items]``, spread over forked workers; results must pickle.
 
     Each chunk of items runs in one worker, in order; a worker done with a chunk takes the
-    next, or with ``worker_per_chunk`` a fresh worker does. ``chunk_sizes`` cut ``items``
-    into chunks (they add up to its length), for items that share work within a chunk; by
-    default, a quarter of each worker's share at first, smaller towards the end.
+    next. ``chunk_sizes`` cut ``items`` into chunks (they add up to its length), for items
+    that share work within a chunk; by default, ``default_chunk_sizes``.
     """
     global _work
     count = default_workers() if workers is None else workers
@@ -66,9 +64,7 @@ def parallel_map(
     ):
         return [func(item) for item in items]
     if chunk_sizes is None:
-        # Several chunks per worker even out chunks that cost more than others, and the
-        # small last ones (tapered_sizes) the end.
-        chunk_sizes = tapered_sizes(len(items), count, largest=-(-len(items) // (count * 4)))
+        chunk_sizes = default_chunk_sizes(len(items), count)
     if sum(chunk_sizes) != len(items) or min(chunk_sizes) < 1:
         raise ValueError(f"chunk sizes {list(chunk_sizes)} do not cut {len(items)} items")
     _work = (func, items)
@@ -78,10 +74,17 @@ def parallel_map(
     gc.freeze()
     try:
         chunks = pairwise(accumulate(chunk_sizes, initial=0))
-        return _run_chunks(chunks, len(items), count, worker_per_chunk)
+        return _run_chunks(chunks, len(items), count)
     finally:
         gc.unfreeze()
         _work = None
+
+
+def default_chunk_sizes(total: int, workers: int) -> list[int]:
+    """A quarter of each worker's share at first, smaller towards the end: several chunks
+    per worker even out chunks that cost more than others, and the small last ones
+    (tapered_sizes) the end."""
+    return tapered_sizes(total, workers, largest=-(-total // (workers * 4)))
 
 
 def tapered_sizes(total: int, workers: int, largest: int) -> list[int]:
@@ -106,20 +109,20 @@ def tapered_sizes(total: int, workers: int, largest: int) -> list[int]:
     return sizes
 
 
-def _run_chunks(
-    chunks: Iterator[tuple[int, int]], total: int, count: int, worker_per_chunk: bool
-) -> list[Any]:
-    """Run each chunk (start, stop) in a forked worker, ``count`` at a time, in order.
+def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> list[Any]:
+    """Run each chunk (start, stop) in one of ``count`` forked workers, in order.
 
-    A worker takes chunk after chunk, unless ``worker_per_chunk``. A fork of the parent
-    and the exit of a worker holding its mappings cost ~10 ms between them on the bench
-    site: normalizing its 10,000 posts in 16 chunks took 0.1 s longer with a worker per
-    chunk than with two workers. But an object a worker reads is copied into it (a
-    reference count is a write): a worker that renders the subscription feeds holds a copy
-    of every recent post, and one that went on to the archives would hold theirs as well;
-    a fresh worker per chunk holds only its chunk's. Results come back through a pipe as
+    A worker takes chunk after chunk. A fresh worker per chunk cost more: forking the
+    parent, the new worker's first writes to pages it shares with the parent, and its
+    exit. On the bench site, normalizing took 1.14-1.20 s in 16 fresh workers and
+    0.87-0.90 s in two; rendering 4.67-4.73 s in 14 and 4.00-4.05 s in two. An object a
+    worker reads is copied into it (a reference count is a write), so a worker ends up
+    holding a copy of what its chunks read: the render chunks after the first two read
+    the recent posts those two copied, or each archive's own few, and the build's peak
+    PSS stayed where it was (388 MB against 387 MB). Results come back through a pipe as
     they are made, a batch of about BATCH_BYTES at a time, so neither side ever holds a
-    chunk's results twice (list and pickle); an empty batch ends a chunk.
+    chunk's results twice (list and pickle); an empty batch ends a chunk, and the parent
+    answers with the next chunk or None.
     """
     context = multiprocessing.get_context("fork")
     results: list[Any] = [None] * total
@@ -134,17 +137,15 @@ def _run_chunks(
         """The next chunk to the worker at ``conn``, or to a new worker when None; with
         no chunk left, the worker is told to leave."""
         bounds = next(chunks, None)
-        if conn is not None:
-            conn.send(bounds)
-            return
-        if bounds is None:
-            return
-        conn, theirs = context.Pipe()
-        worker = context.Process(target=_serve_chunks, args=(theirs,), daemon=True)
-        worker.start()
-        theirs.close()  # the worker's end: EOF here once the worker is gone
-        running[conn] = worker
-        selector.register(conn, selectors.EVENT_READ)
+        if conn is None:
+            if bounds is None:
+                return
+            conn, theirs = context.Pipe()
+            worker = context.Process(target=_serve_chunks, args=(theirs,), daemon=True)
+            worker.start()
+            theirs.close()  # the worker's end: EOF here once the worker is gone
+            running[conn] = worker
+            selector.register(conn, selectors.EVENT_READ)
         conn.send(bounds)
 
     try:
@@ -165,13 +166,7 @@ def _run_chunks(
                         raise RuntimeError(f"a worker died (exit code {worker.exitcode})") from None
                     continue
                 if not batch:  # the chunk is done
-                    if worker_per_chunk:
-                        conn.send(None)
-                        # The next chunk at once: this worker may take a few ms more to
-                        # exit (its memory given back), which its core would spend idle.
-                        give_next(None)
-                    else:
-                        give_next(conn)
+                    give_next(conn)
                     continue
                 for index, failed, value in _unpickled(batch):
                     if failed:

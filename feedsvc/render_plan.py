@@ -22,8 +22,9 @@ RenderJob = tuple[int, str, bool]
 
 @dataclass(frozen=True, slots=True)
 class RenderPlan:
-    """The render jobs in chunks, each chunk run by one fresh worker with its own fragment
-    cache, and how many fragments that cache keeps."""
+    """The render jobs in chunks, each chunk run by one worker, through the fragment cache
+    the worker keeps from chunk to chunk (by format and post), and how many fragments that
+    cache keeps."""
 
     chunks: list[list[RenderJob]]
     kept: int

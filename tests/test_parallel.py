@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.parallel import BATCH_BYTES, MIN_ITEMS, parallel_map, tapered_sizes
+from feedsvc.parallel import (
+    BATCH_BYTES,
+    MIN_ITEMS,
+    default_chunk_sizes,
+    parallel_map,
+    tapered_sizes,
+)
 
 
 def square_with_pid(n: int) -> tuple[int, int]:
@@ -64,15 +70,15 @@ def test_an_error_after_whole_batches_of_results_reaches_the_caller():
         parallel_map(block_then_fail, list(range(MIN_ITEMS)), 2, [MIN_ITEMS])
 
 
-def test_given_chunks_run_each_in_one_fresh_worker_in_order():
+def test_given_chunks_run_each_in_one_worker_in_order():
     items = list(range(MIN_ITEMS + 50))
     sizes = [150, 1, 99]
-    results = parallel_map(square_with_pid, items, 2, sizes, worker_per_chunk=True)
+    results = parallel_map(square_with_pid, items, 2, sizes)
     assert [value for value, _ in results] == [n * n for n in items]
     pids = [pid for _, pid in results]
     chunks = [set(pids[:150]), set(pids[150:151]), set(pids[151:])]
     assert [len(chunk) for chunk in chunks] == [1, 1, 1]
-    assert len(set.union(*chunks)) == 3  # a fresh worker for each chunk
+    assert len(set.union(*chunks)) == 2  # the third chunk went to a worker done with one
 
 
 @given(total=st.integers(0, 20_000), workers=st.integers(1, 16), largest=st.integers(1, 1_000))
@@ -90,10 +96,7 @@ def test_tapered_chunks_cut_the_items_and_shrink_towards_the_end(total, workers,
 
 
 def test_by_default_each_chunk_is_a_quarter_of_a_workers_share_then_smaller():
-    results = parallel_map(square_with_pid, list(range(10_000)), 2, worker_per_chunk=True)
-    # A fresh worker per chunk: each run of one pid is one chunk.
-    chunks = [len(list(run)) for _, run in groupby(pid for _, pid in results)]
-    assert chunks == tapered_sizes(10_000, 2, 1250)
+    assert default_chunk_sizes(10_000, 2) == tapered_sizes(10_000, 2, 1250)
 
 
 def test_each_worker_takes_chunk_after_chunk():
@@ -102,7 +105,7 @@ def test_each_worker_takes_chunk_after_chunk():
     pids = [pid for _, pid in results]
     assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers for 16 chunks
     # A worker's run of items ends where a chunk ends.
-    ends = set(accumulate(tapered_sizes(10_000, 2, 1250)))
+    ends = set(accumulate(default_chunk_sizes(10_000, 2)))
     runs = list(accumulate(len(list(run)) for _, run in groupby(pids)))
     assert set(runs) <= ends and len(runs) > 2
 
