@@ -296,14 +296,23 @@ def _render_feed(
 ) -> Document:
     index, fmt, cached = job
     feed = feeds[index]
+    if not cached and len(cache):
+        # The worker has moved on to archives that share no post (render_plan): what the
+        # cache holds would be asked for again only by a format's subscription chunk, done
+        # by now in this worker. Let go (and given back after the chunk, parallel.py), it
+        # is ~30 MB less in that worker on the bench site.
+        cache.clear()
     body = RENDERERS[fmt](feed, ctx, cache=cache if cached else None)
     content_type = f"{MEDIA_TYPES[fmt]}; charset=utf-8"
     links = discovery_links(ctx.hubs, self_url(ctx, feed, fmt))
     path = feed_path(feed.path, fmt)
     # Compression where it pays: subscription feeds are polled all day, so both codings
     # are made now; an archive is fetched once by a reader catching up, if ever, so its br
-    # coding waits for the first request that asks for it (store.LazyBrotli).
-    encoded = encode(body, br_ahead=not feed.archive)
+    # coding waits for the first request that asks for it (store.LazyBrotli). For
+    # `feedsvc build` (``on_rendered``), the worker makes every br coding for its file and
+    # sends none back: the snapshot leaves them to the first request of a service started
+    # from it, and the parent does not hold 35 MB of them (peak PSS, docs/benchmarks.md).
+    encoded = encode(body, br_ahead=not feed.archive and on_rendered is None)
     document = Document(path, content_type, feed.updated, True, encoded, links)
     if on_rendered is not None:
         on_rendered(document, body)

@@ -4,12 +4,14 @@ cut into chunks."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
-from factories import make_feed, make_post
+from factories import make_ctx, make_feed, make_post
 
 from feedsvc import render_plan as render_plan_module
 from feedsvc.model import Feed, FeedKind
-from feedsvc.pipeline import run_sync
+from feedsvc.pipeline import _render_feed, run_sync
+from feedsvc.render import FragmentCache
 from feedsvc.render_plan import render_plan
 
 
@@ -69,3 +71,20 @@ def test_archives_mostly_held_by_the_subscription_feeds_render_with_them_from_on
 
     monkeypatch.setattr(render_plan_module, "FRAGMENTS_KEPT", 4)  # the memory bound wins
     assert render_plan(feeds, ("atom",), workers=2).kept == 4
+
+
+def test_a_render_worker_lets_its_fragment_cache_go_when_it_moves_on_to_apart_archives():
+    posts = [make_post(n) for n in range(1, 6)]
+    feeds = [
+        make_feed(posts),
+        make_feed(posts[:2], kind=FeedKind.ARCHIVE, path="archive/a", archive=True),
+    ]
+    ctx = make_ctx()
+    cache = FragmentCache(ctx, 10)
+    render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache, on_rendered=None)
+
+    subscription = render((0, "atom", True))
+    assert len(cache) == 5
+    render((1, "atom", False))  # an archive apart: it never asks the cache
+    assert len(cache) == 0
+    assert render((0, "atom", True)) == subscription  # built again, the same

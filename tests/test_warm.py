@@ -126,7 +126,7 @@ async def test_an_edit_made_while_stopped_re_renders_only_its_feeds(site):
     assert again.status().last_rebuild is None
 
 
-def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path):
+def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path, monkeypatch):
     from test_cli import run
 
     out = tmp_path / "public"
@@ -134,6 +134,14 @@ def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path):
     assert first.returncode == 0, first.stderr
     assert "none yet" in first.stderr and snapshot_path(site).is_file()
     cold_files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # The build's workers wrote each feed's .br and sent none back: the snapshot leaves
+    # them to the first request (the warm build below makes the same files from it).
+    monkeypatch.chdir(site.root)  # the working folder is part of the config's stamp
+    config = site.config()
+    served = read_served(snapshot_path(site), warm.code_version(), warm.config_hash(config))
+    served.file.close()
+    feeds = [r for p, r in served.resources.items() if p.endswith((".atom", ".rss", ".json"))]
+    assert feeds and all(isinstance(r.br, LazyBrotli) and not r.br.compressed for r in feeds)
 
     second = run("build", "--config", str(site.config_file), "--out", str(out), cwd=site.root)
     assert second.returncode == 0, second.stderr

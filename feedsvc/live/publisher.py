@@ -46,12 +46,12 @@ from feedsvc.config import Config
 from feedsvc.live.builder import Built, SiteBuilder
 from feedsvc.live.coalesce import Batch, Coalescer
 from feedsvc.live.listeners import RebuildListener, RebuildListeners
-from feedsvc.live.memory import collector_paused, release_free_memory
 from feedsvc.live.reading import SourceReads
 from feedsvc.live.reload import ConfigReload
 from feedsvc.live.scheduled import DueTimer
 from feedsvc.live.status import service_status
 from feedsvc.live.tasks import SourceTasks
+from feedsvc.memory import collector_paused, release_free_memory
 from feedsvc.metrics import Metrics
 from feedsvc.pipeline import OnRendered, render_context
 from feedsvc.status import ServiceStatus

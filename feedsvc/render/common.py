@@ -270,6 +270,9 @@ class FragmentCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 def build_entries(
     fmt: str,

@@ -1,4 +1,4 @@
-"""The start-up build and the cyclic garbage collector (live/memory.collector_paused)."""
+"""The start-up build and the cyclic garbage collector (memory.collector_paused)."""
 
 from __future__ import annotations
 

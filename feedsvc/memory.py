@@ -1,13 +1,13 @@
 """The process's heap: the cyclic garbage collector kept off the start-up build, and memory
-freed by a rebuild given back to the system.
-
+freed by a rebuild or a build worker's chunk given back to the system.
 
 A rebuild allocates in its own thread, and glibc serves each thread from its own arena; what
 a large post's Markdown, HTML and feeds took is freed when the post goes, but stays in the
 arena, counted in the process's resident size (a 5 MB post added and deleted left the
-server 200 MB larger, though nothing held it). glibc's ``malloc_trim(0)`` returns the free
-pages of every arena to the system; it takes well under a millisecond. Elsewhere (musl,
-macOS) there is no such call, and nothing is done.
+server 200 MB larger, though nothing held it); a build worker's chunk frees each feed's
+buffers among the fragments it keeps, which pin the heap around them. glibc's
+``malloc_trim(0)`` returns the free pages of every arena to the system; it takes well
+under a millisecond. Elsewhere (musl, macOS) there is no such call, and nothing is done.
 """
 
 from __future__ import annotations
