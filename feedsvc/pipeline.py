@@ -306,13 +306,13 @@ def _render_feed(
     content_type = f"{MEDIA_TYPES[fmt]}; charset=utf-8"
     links = discovery_links(ctx.hubs, self_url(ctx, feed, fmt))
     path = feed_path(feed.path, fmt)
-    # Compression where it pays: subscription feeds are polled all day, so both codings
-    # are made now; an archive is fetched once by a reader catching up, if ever, so its br
-    # coding waits for the first request that asks for it (store.LazyBrotli). For
-    # `feedsvc build` (``on_rendered``), the worker makes every br coding for its file and
-    # sends none back: the snapshot leaves them to the first request of a service started
-    # from it, and the parent does not hold 35 MB of them (peak PSS, docs/benchmarks.md).
-    encoded = encode(body, br_ahead=not feed.archive and on_rendered is None)
+    # Compression where it pays: gzip now, as every client takes it; br on the first
+    # request that asks for it (store.LazyBrotli: ~0.8 ms for a subscription feed of the
+    # bench site, once per feed and rebuild, the same bytes and ETag). Made ahead, the br
+    # codings of subscription feeds took the start-up build 1.1 s of CPU and 35 MB; an
+    # archive's had been lazy from the start. `feedsvc build`'s writer makes every one for
+    # the .br files (export.Tree.write_rendered).
+    encoded = encode(body, br_ahead=False)
     document = Document(path, content_type, feed.updated, True, encoded, links)
     if on_rendered is not None:
         on_rendered(document, body)

@@ -84,11 +84,11 @@ async def test_a_warm_start_serves_every_byte_and_etag_of_a_cold_build(site):
     publisher = warm_publisher(site)
     ref = publisher.warm_start()
     assert ref is not None
-    # Archives' br coding is made on first request, in a cold build and a warm start alike.
+    # A feed's br coding is made on first request, in a cold build and a warm start alike.
     for snapshot in (built, ref.current):
-        archive = snapshot.resources["/archive/2024/03.atom"].br
-        assert isinstance(archive, LazyBrotli) and not archive.compressed
-        assert not isinstance(snapshot.resources["/feed.atom"].br, LazyBrotli)
+        for path in ("/archive/2024/03.atom", "/feed.atom"):
+            br = snapshot.resources[path].br
+            assert isinstance(br, LazyBrotli) and not br.compressed
     assert every_byte(ref.current) == every_byte(built) == every_byte(cold(site))
     assert ref.current.status == built.status
     assert ref.current.resources["/feed.atom"].links  # the hub and self links
@@ -135,7 +135,8 @@ def test_feedsvc_build_uses_the_same_snapshot(site, tmp_path, monkeypatch):
     assert "none yet" in first.stderr and snapshot_path(site).is_file()
     cold_files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     # The build's workers wrote each feed's .br and sent none back: the snapshot leaves
-    # them to the first request (the warm build below makes the same files from it).
+    # them to the first request, as a service does (the warm build below makes the same
+    # files from it).
     monkeypatch.chdir(site.root)  # the working folder is part of the config's stamp
     config = site.config()
     served = read_served(snapshot_path(site), warm.code_version(), warm.config_hash(config))
