@@ -222,8 +222,9 @@ def _run_chunk(conn: Connection, start: int, stop: int) -> bool:
 
 
 def _unpickled(batch: bytes) -> Iterator[tuple[int, bool, Any]]:
-    """The records of one batch, pickled one after the other."""
+    """The records of one batch, pickled one after the other, each by its own Pickler."""
     stream = io.BytesIO(batch)
-    unpickler = pickle.Unpickler(stream)
     while stream.tell() < len(batch):
-        yield unpickler.load()
+        # A fresh Unpickler for each record: one Unpickler keeps its memo from load to
+        # load, and a record's back-references (BINGET n) count from its own start.
+        yield pickle.load(stream)

@@ -59,6 +59,19 @@ def test_results_larger_than_a_batch_come_back_whole_and_in_order():
     assert parallel_map(numbered_block, items, 2, [MIN_ITEMS]) == [numbered_block(n) for n in items]
 
 
+def shared_inside(n: int) -> tuple[object, ...]:
+    # One object twice in one result: pickled once, then referred back to (BINGET).
+    label = f"item {n}"
+    parts = [label] * (n % 3 + 1)
+    return (parts, label, {"n": n, "label": label}) if n % 2 else (label, parts)
+
+
+def test_results_referring_back_to_their_own_parts_come_back_as_made():
+    # Many results per batch, of different shapes: each must be read with its own memo.
+    items = list(range(MIN_ITEMS * 2))
+    assert parallel_map(shared_inside, items, 2) == [shared_inside(n) for n in items]
+
+
 def block_then_fail(n: int) -> bytes:
     if n == MIN_ITEMS - 1:
         raise ValueError(f"the last of {n + 1}")
