@@ -117,11 +117,12 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
     A worker takes chunk after chunk. A fresh worker per chunk cost more: forking the
     parent, the new worker's first writes to pages it shares with the parent, and its
     exit. On the bench site, normalizing took 1.14-1.20 s in 16 fresh workers and
-    0.87-0.90 s in two; rendering 4.67-4.73 s in 14 and 4.00-4.05 s in two. An object a
-    worker reads is copied into it (a reference count is a write), so a worker ends up
-    holding a copy of what its chunks read: the render chunks after the first two read
-    the recent posts those two copied, or each archive's own few, and the build's peak
-    PSS stayed where it was (388 MB against 387 MB). Results come back through a pipe as
+    0.87-0.90 s in two; rendering 4.67-4.73 s in 14 and 4.00-4.05 s in two. But an object
+    a worker reads is copied into it (a reference count is a write), and what it frees
+    stays in its heap: the render worker that went on from a subscription chunk to the
+    archives raised the build's peak PSS from 389 to 458 MB, until it let its fragment
+    cache go (pipeline._render_feed) and every worker gave its free heap back after each
+    chunk (below): 387 MB. Results come back through a pipe as
     they are made, a batch of about BATCH_BYTES at a time, so neither side ever holds a
     chunk's results twice (list and pickle); an empty batch ends a chunk, and the parent
     answers with the next chunk or None.

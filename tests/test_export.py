@@ -36,6 +36,31 @@ def monthly_posts(count: int) -> dict[str, str]:
     return posts
 
 
+def varied_posts(count: int) -> dict[str, str]:
+    """Posts of different shapes: one to three categories, some updated, some with a tag."""
+    posts = {}
+    for n in range(count):
+        categories = ", ".join(f"Cat {n % k}" for k in range(2, 2 + n % 3 + 1))
+        updated = f"updated: 2020-02-{n % 28 + 1:02d}\n" if n % 4 == 0 else ""
+        tags = "tags: [t]\n" if n % 5 == 0 else ""
+        posts[f"v{n}.md"] = (
+            f"---\ntitle: Post {n}\ndate: 2019-{n % 12 + 1:02d}-{n % 27 + 1:02d}\n{updated}{tags}"
+            f"categories: [{categories}]\n---\nBody of post {n}.\n"
+        )
+    return posts
+
+
+def test_a_build_in_workers_gives_what_one_process_gives(tmp_path):
+    config = load_config(site(tmp_path, varied_posts(MIN_ITEMS + 50)))
+    now = system_clock()
+    alone = load_posts(config, now, workers=1)
+    loaded = load_posts(config, now, workers=2)  # normalized in forked workers
+    assert loaded.posts == alone.posts and len(alone.posts) == MIN_ITEMS + 50
+    feeds = all_feeds(loaded.posts, config)
+    rendered = render_site(feeds, config, workers=2).resources
+    assert list(rendered.items()) == list(render_site(feeds, config, workers=1).resources.items())
+
+
 def test_the_render_workers_write_the_files_the_resources_would_give(tmp_path):
     config = load_config(site(tmp_path, monthly_posts(70)))
     now = system_clock()
