@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from itertools import accumulate, groupby
 
 import pytest
@@ -39,15 +40,17 @@ def test_small_inputs_stay_in_process():
     assert {pid for _, pid in results} == {os.getpid()}
 
 
-def fail_on_seven(n: int) -> int:
-    if n == 7:
-        raise ValueError("seven")
+def fail_at(n: int, at: int) -> int:
+    if n == at:
+        raise ValueError(f"failed at {n}")
     return n
 
 
-def test_a_worker_error_reaches_the_caller():
-    with pytest.raises(ValueError, match="seven"):
-        parallel_map(fail_on_seven, list(range(MIN_ITEMS + 1)), 2)
+# In a worker's first chunk, and in a later chunk of a worker that did others before.
+@pytest.mark.parametrize(("at", "count"), [(7, MIN_ITEMS + 1), (9_000, 10_000)])
+def test_a_worker_error_reaches_the_caller(at, count):
+    with pytest.raises(ValueError, match=f"failed at {at}$"):
+        parallel_map(partial(fail_at, at=at), list(range(count)), 2)
 
 
 def numbered_block(n: int) -> bytes:
@@ -121,17 +124,6 @@ def test_each_worker_takes_chunk_after_chunk():
     ends = set(accumulate(default_chunk_sizes(10_000, 2)))
     runs = list(accumulate(len(list(run)) for _, run in groupby(pids)))
     assert set(runs) <= ends and len(runs) > 2
-
-
-def fail_late(n: int) -> int:
-    if n == 9_000:
-        raise ValueError("nine thousand")
-    return n
-
-
-def test_an_error_in_a_later_chunk_of_a_worker_reaches_the_caller():
-    with pytest.raises(ValueError, match="nine thousand"):
-        parallel_map(fail_late, list(range(10_000)), 2)
 
 
 def test_the_bench_sites_posts_end_in_small_chunks():
