@@ -250,8 +250,7 @@ def render_documents(
     cache = FragmentCache(ctx, plan.kept)
     jobs = [job for chunk in plan.chunks for job in chunk]
     render = partial(_render_feed, feeds=feeds, ctx=ctx, cache=cache, on_rendered=on_rendered)
-    sizes = [len(chunk) for chunk in plan.chunks]
-    documents = parallel_map(render, jobs, workers, sizes)
+    documents = parallel_map(render, jobs, workers, [len(chunk) for chunk in plan.chunks])
     # In the order of the feeds, each in the order of the formats, whatever the chunks.
     order = {fmt: position for position, fmt in enumerate(config.feeds.formats)}
     ranked = sorted(zip(jobs, documents, strict=True), key=lambda d: (d[0][0], order[d[0][1]]))
