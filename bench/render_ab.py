@@ -2,7 +2,9 @@
 alternated in one process (issue 12; docs/benchmarks.md).
 
 Every document is rendered as `feedsvc build` renders it (render_plan.render_plan for 2
-workers: a fresh FragmentCache per chunk, of the plan's size, uncached jobs without it),
+workers, a FragmentCache of the plan's size, uncached jobs without it; a fresh cache per
+chunk, where a build's worker keeps one from chunk to chunk: the same hits, as the cache
+is keyed by format and each format's cached jobs are one chunk),
 and each JSON Feed's embed fragment made from its bytes (embed.render_feed_embed, or the
 whole document decoded where a side has no such function); CPU time per format is summed
 with time.process_time. Both sides must give the same bytes, which is checked first.

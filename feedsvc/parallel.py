@@ -96,8 +96,8 @@ def tapered_sizes(total: int, workers: int, largest: int) -> list[int]:
     Chunks start in order as workers free up, so the last ones decide how long workers
     wait idle for each other at the end: with equal chunks, up to a whole chunk (0.25 s of
     normalizing, 0.35 s of rendering archives on the bench site). Shrinking them at the end
-    is guided self-scheduling (Polychronopoulos and Kuck, 1987); a chunk costs one fork,
-    a few milliseconds.
+    is guided self-scheduling (Polychronopoulos and Kuck, 1987); a chunk costs a round
+    trip through its worker's pipe.
     """
     if largest < 1 or workers < 1:
         raise ValueError(f"chunks of at least one item for at least one worker, not {largest}")
@@ -122,10 +122,10 @@ def _run_chunks(chunks: Iterator[tuple[int, int]], total: int, count: int) -> li
     stays in its heap: the render worker that went on from a subscription chunk to the
     archives raised the build's peak PSS from 389 to 458 MB, until it let its fragment
     cache go (pipeline._render_feed) and every worker gave its free heap back after each
-    chunk (below): 387 MB. Results come back through a pipe as
-    they are made, a batch of about BATCH_BYTES at a time, so neither side ever holds a
-    chunk's results twice (list and pickle); an empty batch ends a chunk, and the parent
-    answers with the next chunk or None.
+    chunk (below): 387 MB. Results come back through a pipe as they are made, a batch of
+    about BATCH_BYTES at a time, so neither side ever holds a chunk's results twice (list
+    and pickle); an empty batch ends a chunk, and the parent answers with the next chunk
+    or None.
     """
     context = multiprocessing.get_context("fork")
     results: list[Any] = [None] * total

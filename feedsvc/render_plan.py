@@ -1,6 +1,7 @@
 """How a build's render jobs (each feed in each format) are cut into chunks for the forked
-workers (parallel.py): feeds that share posts share a chunk, and so its fragment cache
-(render/common.FragmentCache), which builds each post's entry once per chunk. Pure.
+workers (parallel.py): feeds that share posts share a chunk, and so the fragment cache
+(render/common.FragmentCache) of the worker running it, which builds each post's entry once
+per format. Pure.
 """
 
 from __future__ import annotations
